@@ -1,0 +1,155 @@
+"""The Service interface and the process plumbing every server shares (pid files, logs, health waits)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from dataclasses import dataclass, field
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+STACK_DIR = Path(os.environ.get("ALPR_STACK_DIR", ROOT / ".stack"))
+HOST = "127.0.0.1"
+
+
+class StackError(RuntimeError):
+    """A server could not be installed or started; the message says which and where its log is."""
+
+
+@dataclass
+class Service:
+    """One server of the local stack.
+
+    Subclasses implement ``install`` (idempotent; downloads into ``self.cache``), ``command`` (argv of
+    the foreground server process), ``healthy`` (True when it answers) and optionally ``prepare``
+    (one-time initialisation after install, e.g. formatting storage) and ``post_start`` (create
+    buckets, databases...).
+    """
+
+    name: str
+    port: int
+    memory_mb: int = 256
+    start_timeout_s: float = 120.0
+    env: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def cache(self) -> Path:
+        return STACK_DIR / "cache"
+
+    @property
+    def home(self) -> Path:
+        """Per-server data directory (.stack/NAME)."""
+        return STACK_DIR / self.name
+
+    @property
+    def pid_file(self) -> Path:
+        return STACK_DIR / "run" / f"{self.name}.pid"
+
+    @property
+    def log_file(self) -> Path:
+        return STACK_DIR / "logs" / f"{self.name}.log"
+
+    # -- to implement ---------------------------------------------------------------------------
+    def install(self) -> None:
+        raise NotImplementedError
+
+    def prepare(self) -> None:
+        """One-time initialisation after install (idempotent)."""
+
+    def command(self) -> list[str]:
+        raise NotImplementedError
+
+    def healthy(self) -> bool:
+        return port_open(self.port)
+
+    def post_start(self) -> None:
+        """Runs after the server is healthy (idempotent)."""
+
+    def stop_signal(self) -> int:
+        return signal.SIGTERM
+
+    # -- shared plumbing ------------------------------------------------------------------------
+    def pid(self) -> int | None:
+        try:
+            pid = int(self.pid_file.read_text().strip())
+        except (OSError, ValueError):
+            return None
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            return pid
+        return pid
+
+    def start(self) -> None:
+        for d in (self.home, self.pid_file.parent, self.log_file.parent, self.cache):
+            d.mkdir(parents=True, exist_ok=True)
+        env = {**os.environ, **self.env}
+        with open(self.log_file, "ab") as log:
+            log.write(f"\n=== {time.strftime('%F %T')} starting {self.name}\n".encode())
+            log.flush()
+            proc = subprocess.Popen(self.command(), stdout=log, stderr=subprocess.STDOUT, env=env,
+                                    cwd=self.home, start_new_session=True, stdin=subprocess.DEVNULL)
+        self.pid_file.write_text(str(proc.pid))
+
+    def stop(self, timeout_s: float = 30.0) -> bool:
+        pid = self.pid()
+        if pid is None:
+            self.pid_file.unlink(missing_ok=True)
+            return False
+        try:
+            os.killpg(pid, self.stop_signal())
+        except ProcessLookupError:
+            pass
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline and self.pid() is not None:
+            time.sleep(0.2)
+            _reap(pid)
+        if self.pid() is not None:
+            try:
+                os.killpg(pid, signal.SIGKILL)
+            except ProcessLookupError:
+                pass
+            _reap(pid)
+        self.pid_file.unlink(missing_ok=True)
+        return True
+
+
+def _reap(pid: int) -> None:
+    try:
+        os.waitpid(pid, os.WNOHANG)
+    except ChildProcessError:
+        pass
+
+
+def port_open(port: int, host: str = HOST, timeout_s: float = 1.0) -> bool:
+    try:
+        with socket.create_connection((host, port), timeout=timeout_s):
+            return True
+    except OSError:
+        return False
+
+
+def http_ok(url: str, timeout_s: float = 2.0, expect: tuple[int, ...] = (200,)) -> bool:
+    try:
+        with urllib.request.urlopen(url, timeout=timeout_s) as resp:  # noqa: S310 - loopback only
+            return resp.status in expect
+    except urllib.error.HTTPError as exc:
+        return exc.code in expect
+    except (OSError, ValueError):
+        return False
+
+
+def run(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = None, quiet: bool = True) -> str:
+    """Run an install/prepare command; raise StackError with its output on failure."""
+    res = subprocess.run(cmd, cwd=cwd, env={**os.environ, **(env or {})}, capture_output=True, text=True)
+    if res.returncode != 0:
+        tail = (res.stdout + res.stderr)[-3000:]
+        raise StackError(f"command failed ({res.returncode}): {' '.join(cmd)}\n{tail}")
+    return res.stdout

@@ -1,0 +1,11 @@
+"""One module per server; ``registry()`` lists them in start order."""
+
+from __future__ import annotations
+
+from ..base import Service
+
+
+def registry() -> dict[str, Service]:
+    services: list[Service] = []
+    # Each server module appends itself here, in start order (see the helpers' modules).
+    return {svc.name: svc for svc in services}
