@@ -1,0 +1,49 @@
+"""Console scripts of the core services. Each accepts --config and --validate-config."""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+
+from alpr_common.config import add_config_args, load_or_exit
+
+from .config import CoreConfig
+
+logger = logging.getLogger(__name__)
+
+
+def _entry(prog: str, argv: list[str] | None) -> CoreConfig:
+    parser = argparse.ArgumentParser(prog=prog, description=f"OVR-ALPR {prog}")
+    add_config_args(parser)
+    return load_or_exit(CoreConfig, parser.parse_args(argv))
+
+
+def _not_built(prog: str, argv: list[str] | None) -> int:
+    _entry(prog, argv)
+    print(f"{prog}: this service is not implemented yet", file=sys.stderr)
+    return 1
+
+
+def storage_main(argv: list[str] | None = None) -> int:
+    return _not_built("alpr-storage-consumer", argv)
+
+
+def search_main(argv: list[str] | None = None) -> int:
+    return _not_built("alpr-search-consumer", argv)
+
+
+def alert_main(argv: list[str] | None = None) -> int:
+    return _not_built("alpr-alert-engine", argv)
+
+
+def dlq_main(argv: list[str] | None = None) -> int:
+    return _not_built("alpr-dlq-consumer", argv)
+
+
+def metrics_main(argv: list[str] | None = None) -> int:
+    return _not_built("alpr-metrics-consumer", argv)
+
+
+def api_main(argv: list[str] | None = None) -> int:
+    return _not_built("alpr-api", argv)

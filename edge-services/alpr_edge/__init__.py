@@ -1,0 +1,1 @@
+"""Edge pipeline: cameras -> detection -> tracking -> plate OCR -> events -> outbox -> Kafka."""

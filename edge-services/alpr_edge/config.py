@@ -1,0 +1,50 @@
+"""Edge configuration: the root model read by pilot.py and alpr-read (config/*.yaml + ALPR_* env)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import ClassVar, Literal
+
+from pydantic import Field
+
+from alpr_common.config import AlprSettings
+from alpr_common.settings import KafkaSettings, LoggingSettings, NodeSettings, ObjectStoreSettings, StrictModel
+
+
+class CameraSettings(StrictModel):
+    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$", description="Camera id (Kafka key).")
+    source: str = Field(min_length=1, description="rtsp://..., a video file, a USB device (/dev/video0 or 0) or an image folder.")
+    enabled: bool = Field(True, description="Start this camera.")
+    site: str | None = Field(None, description="Site override for this camera (defaults to node.site).")
+
+
+class ModelSettings(StrictModel):
+    vehicle_model: str = Field("yolo11n_coco_int8_320.onnx", description="Vehicle detector file name (models/manifest.yaml).")
+    plate_model: str = Field("platedet_yolov8s-seg_plate_640_fp16.onnx", description="Plate detector file name.")
+    ocr_model: str = Field("cct_xs_v1_global.onnx", description="Plate OCR model file name.")
+    ocr_config: str = Field("cct_xs_v1_global_plate_config.yaml", description="Plate OCR model config (fast-plate-ocr).")
+    verify_sha256: bool = Field(True, description="Check model files against the manifest's sha256.")
+
+
+class TrackingSettings(StrictModel):
+    track_thresh: float = Field(0.5, ge=0.0, le=1.0, description="High-score threshold of ByteTrack's first association.")
+    track_buffer: int = Field(30, ge=1, le=10_000, description="Frames a lost track is kept before removal.")
+    match_thresh: float = Field(0.8, gt=0.0, le=1.0, description="IoU-distance threshold for matching.")
+    min_box_area: float = Field(100.0, ge=0.0, description="Boxes smaller than this (px^2) are not tracked.")
+
+
+class EdgeConfig(AlprSettings):
+    """Root of the edge configuration (pilot.py, alpr-read)."""
+
+    config_files: ClassVar[tuple[str, ...]] = ("edge.yaml", "cameras.yaml", "tracking.yaml", "ocr.yaml",
+                                               "plate_formats.yaml", "kafka.yaml")
+
+    model_dir: Path = Field(Path("models"), description="Folder holding the model files (ALPR_MODEL_DIR).")
+    node: NodeSettings = Field(default_factory=NodeSettings, description="Site and host carried in events.")
+    cameras: list[CameraSettings] = Field(default_factory=list, description="Camera sources.")
+    models: ModelSettings = Field(default_factory=ModelSettings, description="Model files.")
+    tracking: TrackingSettings = Field(default_factory=TrackingSettings, description="ByteTrack parameters.")
+    kafka: KafkaSettings = Field(default_factory=KafkaSettings, description="Kafka and Schema Registry.")
+    object_store: ObjectStoreSettings = Field(default_factory=ObjectStoreSettings, description="MinIO for crops.")
+    logging: LoggingSettings = Field(default_factory=LoggingSettings, description="Logging.")
+    device: Literal["auto", "cpu", "cuda", "tensorrt"] = Field("auto", description="Inference device.")
