@@ -8,4 +8,7 @@ from ..base import Service
 def registry() -> dict[str, Service]:
     services: list[Service] = []
     # Each server module appends itself here, in start order (see the helpers' modules).
+    from .postgres import Postgres
+
+    services.append(Postgres())
     return {svc.name: svc for svc in services}
