@@ -11,4 +11,10 @@ def registry() -> dict[str, Service]:
     from .postgres import Postgres
 
     services.append(Postgres())
+    from .minio import MinIO
+
+    services.append(MinIO())
+    from .prometheus import Prometheus
+
+    services.append(Prometheus())
     return {svc.name: svc for svc in services}

@@ -14,6 +14,7 @@ TCP on 127.0.0.1 uses scram-sha-256.
 
 from __future__ import annotations
 
+import contextlib
 import glob
 import os
 import pwd
@@ -37,11 +38,9 @@ def _pg_bindir() -> Path:
     candidates.append(Path(f"/usr/lib/postgresql/{PG_MAJOR}/bin"))
     pg_config = shutil.which("pg_config")
     if pg_config:
-        try:
+        with contextlib.suppress(OSError, subprocess.CalledProcessError):
             candidates.append(Path(subprocess.run([pg_config, "--bindir"], capture_output=True, text=True,
                                                   check=True).stdout.strip()))
-        except (OSError, subprocess.CalledProcessError):
-            pass
     for c in candidates:
         if (c / "postgres").is_file() and (c / "initdb").is_file():
             return c
