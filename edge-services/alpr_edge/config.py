@@ -10,12 +10,22 @@ from pydantic import Field
 from alpr_common.config import AlprSettings
 from alpr_common.settings import KafkaSettings, LoggingSettings, NodeSettings, ObjectStoreSettings, StrictModel
 
+from .pipeline_config import OutputSettings, PipelineSettings, PlateFormatSettings, SourceSettings
+
 
 class CameraSettings(StrictModel):
     id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$", description="Camera id (Kafka key).")
     source: str = Field(min_length=1, description="rtsp://..., a video file, a USB device (/dev/video0 or 0) or an image folder.")
     enabled: bool = Field(True, description="Start this camera.")
     site: str | None = Field(None, description="Site override for this camera (defaults to node.site).")
+    kind: Literal["auto", "file", "rtsp", "usb", "images"] = Field(
+        "auto", description="Source type; auto guesses it from the source (rtsp://, /dev/videoN, folder, file).")
+    loop: bool = Field(False, description="Restart a video file or image folder at its end (demos).")
+    max_fps: float | None = Field(None, gt=0, le=240, description="Cap on frames per second read.")
+    decoder: Literal["auto", "cpu", "nvdec"] = Field(
+        "auto", description="RTSP decoding: nvdec = GStreamer nvv4l2decoder (Jetson); cpu = FFmpeg.")
+    codec: Literal["h264", "h265"] = Field("h264", description="RTSP stream codec (GStreamer depay/parse).")
+    latency_ms: int = Field(200, ge=0, le=10_000, description="RTSP jitter buffer in ms (GStreamer).")
 
 
 class ModelSettings(StrictModel):
@@ -31,6 +41,14 @@ class TrackingSettings(StrictModel):
     track_buffer: int = Field(30, ge=1, le=10_000, description="Frames a lost track is kept before removal.")
     match_thresh: float = Field(0.8, gt=0.0, le=1.0, description="IoU-distance threshold for matching.")
     min_box_area: float = Field(100.0, ge=0.0, description="Boxes smaller than this (px^2) are not tracked.")
+    low_thresh: float = Field(0.1, ge=0.0, le=1.0, description="Detections below this score are ignored.")
+    new_track_thresh: float = Field(0.6, ge=0.0, le=1.0, description="Score needed to start a new track.")
+    second_match_thresh: float = Field(
+        0.5, gt=0.0, le=1.0, description="IoU-distance threshold of the low-score association.")
+    unconfirmed_match_thresh: float = Field(
+        0.7, gt=0.0, le=1.0, description="IoU-distance threshold of unconfirmed (one-frame) tracks.")
+    frame_rate: float = Field(30.0, gt=0.0, le=240.0, description="Nominal fps; the buffer scales by fps/30.")
+    fuse_score: bool = Field(True, description="Multiply IoU similarity by detection score (non-MOT20).")
 
 
 class EdgeConfig(AlprSettings):
@@ -44,6 +62,11 @@ class EdgeConfig(AlprSettings):
     cameras: list[CameraSettings] = Field(default_factory=list, description="Camera sources.")
     models: ModelSettings = Field(default_factory=ModelSettings, description="Model files.")
     tracking: TrackingSettings = Field(default_factory=TrackingSettings, description="ByteTrack parameters.")
+    sources: SourceSettings = Field(default_factory=SourceSettings, description="Camera threads, reconnects.")
+    pipeline: PipelineSettings = Field(default_factory=PipelineSettings, description="Per-track reading.")
+    plate_formats: PlateFormatSettings = Field(
+        default_factory=PlateFormatSettings, description="Region plate layouts.")
+    output: OutputSettings = Field(default_factory=OutputSettings, description="CSV log and crops of reads.")
     kafka: KafkaSettings = Field(default_factory=KafkaSettings, description="Kafka and Schema Registry.")
     object_store: ObjectStoreSettings = Field(default_factory=ObjectStoreSettings, description="MinIO for crops.")
     logging: LoggingSettings = Field(default_factory=LoggingSettings, description="Logging.")

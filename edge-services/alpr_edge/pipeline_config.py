@@ -1,0 +1,106 @@
+"""Configuration sections of the perception pipeline: sources, per-track reading, plate formats, output.
+
+They are fields of :class:`alpr_edge.config.EdgeConfig` (``sources:``, ``pipeline:``, ``plate_formats:``,
+``output:`` in config/*.yaml); kept here so the root config file stays small.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+
+from alpr_common.settings import StrictModel
+
+COCO_VEHICLE_CLASSES = ("car", "motorcycle", "bus", "truck")
+
+
+class SourceSettings(StrictModel):
+    """How camera threads read, pace and reconnect (all cameras)."""
+
+    as_fast_as_possible: bool = Field(
+        False,
+        description="Read files and image folders without pacing and without dropping frames (benchmarks).")
+    frame_queue_size: int = Field(
+        4, ge=1, le=256, description="Frames buffered between a camera thread and the pipeline.")
+    image_folder_fps: float = Field(
+        2.0, gt=0, le=240, description="Pace of an image folder source (frames per second).")
+    open_timeout_s: float = Field(10.0, gt=0, le=300, description="Timeout to open a network stream.")
+    read_timeout_s: float = Field(5.0, gt=0, le=300, description="Timeout of one read on a network stream.")
+    frozen_stream_timeout_s: float = Field(
+        10.0, gt=0, le=3600,
+        description="A live stream repeating the same image this long is treated as dropped.")
+    reconnect_initial_backoff_s: float = Field(
+        1.0, gt=0, le=600, description="First wait before reconnecting.")
+    reconnect_max_backoff_s: float = Field(
+        30.0, gt=0, le=3600, description="Longest wait between reconnect attempts.")
+    stats_window_s: float = Field(5.0, gt=0, le=600, description="Window of the per-camera fps measurement.")
+
+
+class PipelineSettings(StrictModel):
+    """Per-frame detection and per-track plate reading."""
+
+    vehicle_labels: list[str] = Field(
+        list(COCO_VEHICLE_CLASSES), min_length=1, description="Detector labels kept as vehicles.")
+    vehicle_min_score: float = Field(
+        0.1, ge=0, le=1, description="Vehicle detections below this score are dropped.")
+    skip_frames: int = Field(
+        0, ge=0, le=100, description="Process one frame, then skip this many (pilot --skip-frames).")
+    plate_on_vehicle_crops: bool = Field(
+        True,
+        description="Detect plates on tracked vehicle crops (fast); false: on the whole frame.")
+    vehicle_crop_margin: float = Field(
+        0.05, ge=0, le=1, description="Margin added around a vehicle box, per side.")
+    min_vehicle_width_px: int = Field(
+        60, ge=1, le=10_000, description="Tracks narrower than this are not read yet.")
+    plate_detect_interval_frames: int = Field(
+        2, ge=1, le=1000, description="Frames between two plate detections on the same track.")
+    max_plate_detections_per_frame: int = Field(
+        2, ge=1, le=100, description="Plate detector calls per frame (tracks waiting longest go first).")
+    min_plate_score: float = Field(
+        0.3, ge=0, le=1, description="Plate detections below this score are ignored.")
+    min_plate_width_px: int = Field(
+        24, ge=1, le=10_000, description="Plates narrower than this are not read.")
+    min_quality_gain: float = Field(
+        0.05, ge=0, le=10,
+        description="A new shot is read only if its quality beats the best by this fraction.")
+    max_reads_per_track: int = Field(6, ge=1, le=1000, description="OCR calls per track at most.")
+    stable_read_count: int = Field(
+        3, ge=1, le=1000, description="Reads agreeing on the voted text that finish a track early.")
+    min_read_confidence: float = Field(
+        0.3, ge=0, le=1, description="Finished reads below this confidence are dropped.")
+    min_plate_chars: int = Field(4, ge=1, le=20, description="Finished reads shorter than this are dropped.")
+    ocr_queue_size: int = Field(
+        8, ge=1, le=1000, description="Pending OCR jobs; when full new jobs are dropped.")
+    sharpness_ref: float = Field(
+        200.0, gt=0, le=1e6, description="Laplacian variance counted as fully sharp in the shot quality.")
+    plate_width_ref_px: int = Field(
+        120, ge=1, le=10_000, description="Plate width counted as full size in the quality.")
+
+
+class PlateRegion(StrictModel):
+    patterns: list[str] = Field(
+        min_length=1,
+        description="Plate layouts without separators: L letter, D digit, A either, {m,n} repeats.")
+    country: str = Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2 country code.")
+
+
+class PlateFormatSettings(StrictModel):
+    """Region format priors used to break ties between read candidates."""
+
+    priority: list[str] = Field(
+        default_factory=list, description="Regions tried first, in order (the site's state or country).")
+    regions: dict[str, PlateRegion] = Field(default_factory=dict, description="Plate layouts per region id.")
+    confusables: list[str] = Field(
+        default_factory=lambda: ["O0", "I1", "B8", "S5", "Z2"],
+        description="Character pairs OCR confuses; swapped to reach a valid layout.")
+    format_bonus: float = Field(
+        0.15, ge=0, le=1, description="Score bonus of a candidate matching a region layout.")
+    max_substitutions: int = Field(2, ge=0, le=6, description="Confusable swaps tried per candidate at most.")
+
+
+class OutputSettings(StrictModel):
+    csv_path: Path | None = Field(
+        Path("output/reads.csv"), description="CSV log of finished reads (none: off).")
+    crops_dir: Path | None = Field(
+        Path("output/crops"), description="Best plate crop per read as PNG (none: off).")
