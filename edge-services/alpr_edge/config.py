@@ -8,7 +8,13 @@ from typing import ClassVar, Literal
 from pydantic import Field
 
 from alpr_common.config import AlprSettings
-from alpr_common.settings import KafkaSettings, LoggingSettings, NodeSettings, ObjectStoreSettings, StrictModel
+from alpr_common.settings import (
+    KafkaSettings,
+    LoggingSettings,
+    NodeSettings,
+    ObjectStoreSettings,
+    StrictModel,
+)
 
 from .pipeline_config import OutputSettings, PipelineSettings, PlateFormatSettings, SourceSettings
 
@@ -36,6 +42,36 @@ class ModelSettings(StrictModel):
     verify_sha256: bool = Field(True, description="Check model files against the manifest's sha256.")
 
 
+class DetectorSettings(StrictModel):
+    """Vehicle and plate detectors (alpr_edge.detectors)."""
+
+    backend: Literal["onnx", "ultralytics"] = Field("onnx", description="Detector backend (registry name).")
+    vehicle_conf: float = Field(0.3, ge=0.0, le=1.0, description="Minimum vehicle detection score.")
+    plate_conf: float = Field(0.25, ge=0.0, le=1.0, description="Minimum plate detection score.")
+    iou_thresh: float = Field(0.45, gt=0.0, le=1.0, description="NMS IoU threshold.")
+    max_detections: int = Field(50, ge=1, le=1000, description="Detections kept per image after NMS.")
+    vehicle_classes: list[int] = Field([2, 3, 5, 7], min_length=1, max_length=80,
+                                       description="COCO class ids kept (car, motorcycle, bus, truck).")
+    plates_in_vehicles: bool = Field(False, description="Run the plate detector on vehicle crops only.")
+    min_plate_vehicle_overlap: float = Field(0.5, ge=0.0, le=1.0,
+                                             description="Share of a plate box inside a vehicle to match it.")
+    intra_op_threads: int = Field(2, ge=0, le=256, description="ONNX Runtime intra-op threads (0 = default).")
+
+
+class OcrSettings(StrictModel):
+    """Plate OCR (alpr_edge.ocr) and crop preprocessing, chosen by measurement (docs/benchmarks.md)."""
+
+    backend: Literal["fast_plate", "paddle", "rapidocr"] = Field("fast_plate", description="Recogniser.")
+    top_n: int = Field(10, ge=1, le=100, description="Candidates kept per plate.")
+    margin: float = Field(0.05, ge=0.0, le=1.0, description="Margin around a plate box, fraction of its size.")
+    clahe: bool = Field(False, description="Contrast-limited histogram equalisation of the crop.")
+    deskew: bool = Field(False, description="Rotate the crop upright using the seg mask (or edges).")
+    multi_crop: int = Field(1, ge=1, le=16, description="Test-time crops per plate, probabilities averaged.")
+    region: str | None = Field(None, max_length=16, description="Plate format prior (us, br, eu) or auto.")
+    min_confidence: float = Field(0.0, ge=0.0, le=1.0, description="Reads below this confidence are dropped.")
+    max_plates: int = Field(5, ge=1, le=100, description="Plates read per image (the most plate-like first).")
+
+
 class TrackingSettings(StrictModel):
     track_thresh: float = Field(0.5, ge=0.0, le=1.0, description="High-score threshold of ByteTrack's first association.")
     track_buffer: int = Field(30, ge=1, le=10_000, description="Frames a lost track is kept before removal.")
@@ -61,6 +97,8 @@ class EdgeConfig(AlprSettings):
     node: NodeSettings = Field(default_factory=NodeSettings, description="Site and host carried in events.")
     cameras: list[CameraSettings] = Field(default_factory=list, description="Camera sources.")
     models: ModelSettings = Field(default_factory=ModelSettings, description="Model files.")
+    detector: DetectorSettings = Field(default_factory=DetectorSettings, description="Detectors.")
+    ocr: OcrSettings = Field(default_factory=OcrSettings, description="Plate OCR and crop preprocessing.")
     tracking: TrackingSettings = Field(default_factory=TrackingSettings, description="ByteTrack parameters.")
     sources: SourceSettings = Field(default_factory=SourceSettings, description="Camera threads, reconnects.")
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings, description="Per-track reading.")

@@ -1,0 +1,66 @@
+"""Plate OCR.
+
+Public API::
+
+    recognizer = build_recognizer(cfg)   # PlateRecognizer: read(bgr_crop) -> OcrResult (text, confidence,
+                                         # char_confidences, top-N candidates)
+
+Backends live in :data:`RECOGNIZER_BACKENDS` (``ocr.backend``): ``fast_plate`` (fast-plate-ocr ONNX, default),
+``paddle`` and ``rapidocr`` (optional, imported lazily).
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from typing import TYPE_CHECKING
+
+from ..models import resolve_model
+from .base import PlateRecognizer, beam_candidates, decode_slots
+from .fast_plate import FastPlateRecognizer, PlateModelConfig
+from .optional import PaddleRecognizer, RapidOcrRecognizer
+
+if TYPE_CHECKING:
+    from ..config import EdgeConfig
+
+logger = logging.getLogger(__name__)
+
+
+def _fast_plate(cfg: EdgeConfig) -> PlateRecognizer:
+    from ..detectors.base import make_session
+
+    verify = cfg.models.verify_sha256
+    model = resolve_model(cfg.models.ocr_model, cfg.model_dir, verify)
+    config = resolve_model(cfg.models.ocr_config, cfg.model_dir, verify)
+    session = make_session(model, "cpu" if cfg.device == "cpu" else cfg.device, cfg.detector.intra_op_threads)
+    return FastPlateRecognizer(model, config, top_n=cfg.ocr.top_n, session=session)
+
+
+RECOGNIZER_BACKENDS: dict[str, Callable[[EdgeConfig], PlateRecognizer]] = {
+    "fast_plate": _fast_plate,
+    "paddle": lambda cfg: PaddleRecognizer(),
+    "rapidocr": lambda cfg: RapidOcrRecognizer(),
+}
+
+
+def build_recognizer(cfg: EdgeConfig) -> PlateRecognizer:
+    """The recogniser named by ``cfg.ocr.backend``."""
+    try:
+        factory = RECOGNIZER_BACKENDS[cfg.ocr.backend]
+    except KeyError:
+        known = sorted(RECOGNIZER_BACKENDS)
+        raise ValueError(f"unknown OCR backend {cfg.ocr.backend!r}; known: {known}") from None
+    return factory(cfg)
+
+
+__all__ = [
+    "RECOGNIZER_BACKENDS",
+    "FastPlateRecognizer",
+    "PaddleRecognizer",
+    "PlateModelConfig",
+    "PlateRecognizer",
+    "RapidOcrRecognizer",
+    "beam_candidates",
+    "build_recognizer",
+    "decode_slots",
+]

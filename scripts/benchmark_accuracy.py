@@ -1,0 +1,130 @@
+#!/usr/bin/env python3
+"""Accuracy benchmark of the still-image reader on openalpr-format folders.
+
+``scripts/benchmark_accuracy.py DIR [DIR...] [--config PATH] [--details out.jsonl]``
+
+Each ``IMAGE.txt`` holds ``file<TAB>x<TAB>y<TAB>w<TAB>h<TAB>PLATE``. Per image the primary read is the
+read whose box overlaps the label most (IoU > 0.4), else the first (most plate-like) read. Metrics:
+detected (a read's box IoU > 0.4 with the label), top1 (primary text equals the label), topN (label among
+the primary read's candidates), ms_median (median wall time of PlateReader.read per image, decode excluded).
+A progress line goes to stderr; the last stdout line is exactly
+``detected=.. top1=.. topN=.. ms_median=.. n=..``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+for sub in (ROOT, ROOT / "edge-services"):
+    if str(sub) not in sys.path:
+        sys.path.insert(0, str(sub))
+
+import cv2  # noqa: E402
+import numpy as np  # noqa: E402
+from alpr_edge.config import EdgeConfig  # noqa: E402
+from alpr_edge.detectors.geometry import iou_matrix  # noqa: E402
+from alpr_edge.still import PlateReader, StillRead  # noqa: E402
+
+from alpr_common.config import add_config_args, load_or_exit  # noqa: E402
+
+IOU_DETECTED = 0.4
+
+
+@dataclass(frozen=True)
+class Label:
+    image: Path
+    box: tuple[float, float, float, float]
+    plate: str
+
+
+@dataclass(frozen=True)
+class Outcome:
+    detected: bool
+    top1: bool
+    topn: bool
+    ms: float
+    text: str
+
+
+def normalize(text: str) -> str:
+    return re.sub(r"[^0-9A-Z]", "", text.upper())
+
+
+def load_labels(folder: Path) -> list[Label]:
+    labels = []
+    for txt in sorted(folder.glob("*.txt")):
+        parts = txt.read_text(encoding="utf-8").strip().split("\t")
+        if len(parts) < 6:
+            continue
+        x, y, w, h = (float(v) for v in parts[1:5])
+        labels.append(Label(txt.parent / parts[0], (x, y, x + w, y + h), normalize(parts[5])))
+    return labels
+
+
+def primary_read(reads: list[StillRead], box: tuple[float, ...]) -> tuple[StillRead | None, bool]:
+    if not reads:
+        return None, False
+    ious = iou_matrix(np.array([r.bbox for r in reads]), np.array([box]))[:, 0]
+    best = int(ious.argmax())
+    if ious[best] > IOU_DETECTED:
+        return reads[best], True
+    return reads[0], False
+
+
+def evaluate(reader: PlateReader, label: Label) -> Outcome:
+    image = cv2.imread(str(label.image))
+    start = time.perf_counter()
+    reads = reader.read(image)
+    ms = (time.perf_counter() - start) * 1000
+    read, detected = primary_read(reads, label.box)
+    if read is None:
+        return Outcome(False, False, False, ms, "")
+    texts = {normalize(c.text) for c in read.candidates} | {normalize(read.text)}
+    return Outcome(detected, normalize(read.text) == label.plate, label.plate in texts, ms, read.text)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("dirs", nargs="+", type=Path, help="openalpr-format folders")
+    parser.add_argument("--details", type=Path, help="write one JSON line per image here")
+    add_config_args(parser)
+    args = parser.parse_args(argv)
+    cfg = load_or_exit(EdgeConfig, args)
+    reader = PlateReader.from_config(cfg)
+    labels = [lab for folder in args.dirs for lab in load_labels(folder)]
+    if not labels:
+        print(f"no labelled images in {', '.join(map(str, args.dirs))}", file=sys.stderr)
+        return 2
+    outcomes: list[Outcome] = []
+    details = args.details.open("w", encoding="utf-8") if args.details else None
+    for i, label in enumerate(labels, 1):
+        out = evaluate(reader, label)
+        outcomes.append(out)
+        if details:
+            details.write(json.dumps({"file": str(label.image), "label": label.plate, "read": out.text,
+                                      "detected": out.detected, "top1": out.top1, "topN": out.topn,
+                                      "ms": round(out.ms, 1)}) + "\n")
+        top1 = sum(o.top1 for o in outcomes) / i
+        print(f"\r[{i}/{len(labels)}] top1={top1:.3f} last={out.ms:.0f}ms", end="", file=sys.stderr,
+              flush=True)
+    print(file=sys.stderr)
+    if details:
+        details.close()
+    n = len(outcomes)
+    rate = {key: sum(getattr(o, key) for o in outcomes) / n for key in ("detected", "top1", "topn")}
+    ms_median = statistics.median(o.ms for o in outcomes)
+    print(f"detected={rate['detected']:.3f} top1={rate['top1']:.3f} topN={rate['topn']:.3f} "
+          f"ms_median={ms_median:.1f} n={n}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
