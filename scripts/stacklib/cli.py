@@ -35,22 +35,22 @@ def up(selected: list[Service]) -> int:
         t0 = time.monotonic()
         try:
             if svc.pid() is not None and svc.healthy():
-                print(f"{svc.name:<12} already running (pid {svc.pid()}, port {svc.port})", flush=True)
+                print(f"{svc.name:<16} already running (pid {svc.pid()}, port {svc.port})", flush=True)
                 svc.post_start()
                 continue
-            print(f"{svc.name:<12} installing ...", flush=True)
+            print(f"{svc.name:<16} installing ...", flush=True)
             svc.install()
             svc.prepare()
-            print(f"{svc.name:<12} starting on 127.0.0.1:{svc.port} ...", flush=True)
+            print(f"{svc.name:<16} starting on 127.0.0.1:{svc.port} ...", flush=True)
             svc.start()
             _wait_healthy(svc)
             svc.post_start()
-            print(f"{svc.name:<12} healthy in {time.monotonic() - t0:.1f}s (log {svc.log_file})", flush=True)
+            print(f"{svc.name:<16} healthy in {time.monotonic() - t0:.1f}s (log {svc.log_file})", flush=True)
         except StackError as exc:
-            print(f"{svc.name:<12} FAILED: {exc}", file=sys.stderr, flush=True)
+            print(f"{svc.name:<16} FAILED: {exc}", file=sys.stderr, flush=True)
             failed.append(svc.name)
         except NotImplementedError:
-            print(f"{svc.name:<12} FAILED: not implemented", file=sys.stderr, flush=True)
+            print(f"{svc.name:<16} FAILED: not implemented", file=sys.stderr, flush=True)
             failed.append(svc.name)
     if failed:
         print(f"stack up: {len(failed)} server(s) failed: {', '.join(failed)}", file=sys.stderr)
@@ -62,7 +62,7 @@ def up(selected: list[Service]) -> int:
 def down(selected: list[Service]) -> int:
     for svc in reversed(selected):
         stopped = svc.stop()
-        print(f"{svc.name:<12} {'stopped' if stopped else 'not running'}")
+        print(f"{svc.name:<16} {'stopped' if stopped else 'not running'}")
     return 0
 
 
@@ -73,7 +73,7 @@ def status(selected: list[Service]) -> int:
         health = svc.healthy()
         state = "healthy" if pid and health else ("unhealthy" if pid else ("foreign" if health else "stopped"))
         bad += state != "healthy"
-        print(f"{svc.name:<12} {state:<10} port {svc.port:<5} pid {pid or '-':<8} ~{svc.memory_mb} MB  "
+        print(f"{svc.name:<16} {state:<10} port {svc.port:<5} pid {pid or '-':<8} ~{svc.memory_mb} MB  "
               f"log {svc.log_file}")
     return 1 if bad else 0
 
@@ -90,7 +90,7 @@ def logs(selected: list[Service], lines: int = 80) -> int:
 
 def install(selected: list[Service]) -> int:
     for svc in selected:
-        print(f"{svc.name:<12} installing ...", flush=True)
+        print(f"{svc.name:<16} installing ...", flush=True)
         svc.install()
         svc.prepare()
     return 0
