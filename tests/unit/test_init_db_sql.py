@@ -24,8 +24,9 @@ def test_required_tables():
 def test_plate_events_contract_columns():
     body = re.search(r"CREATE TABLE IF NOT EXISTS plate_events \((.*?)\n\);", SQL, flags=re.S).group(1)
     for col in ["event_id", "captured_at", "published_at", "created_at", "camera_id", "track_id", "site",
-                "host", "plate_text", "plate_normalized_text", "plate_confidence", "plate_region", "candidates",
-                "char_confidences", "vehicle_type", "vehicle_make", "vehicle_model", "vehicle_color",
+                "host", "plate_text", "plate_normalized_text", "plate_confidence", "plate_region",
+                "candidates", "char_confidences", "vehicle_type", "vehicle_make", "vehicle_model",
+                "vehicle_color",
                 "bbox_x1", "bbox_y2", "plate_image_url", "vehicle_image_url", "frame_image_url",
                 "latency_ms", "quality_score", "direction", "roi", "frame_number", "read_count",
                 "matches_format", "preview", "raw"]:
