@@ -83,6 +83,8 @@ class PlateRegion(StrictModel):
         min_length=1,
         description="Plate layouts without separators: L letter, D digit, A either, {m,n} repeats.")
     country: str = Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2 country code.")
+    bonus: float | None = Field(
+        None, ge=0, le=1, description="Score bonus of a match (default: format_bonus or other_region_bonus).")
 
 
 class PlateFormatSettings(StrictModel):
@@ -96,6 +98,8 @@ class PlateFormatSettings(StrictModel):
         description="Character pairs OCR confuses; swapped to reach a valid layout.")
     format_bonus: float = Field(
         0.15, ge=0, le=1, description="Score bonus of a candidate matching a region layout.")
+    other_region_bonus: float = Field(
+        0.05, ge=0, le=1, description="Bonus of regions outside priority (when priority is set).")
     max_substitutions: int = Field(2, ge=0, le=6, description="Confusable swaps tried per candidate at most.")
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-
 from alpr_edge.config import TrackingSettings
 from alpr_edge.trackers import ByteTracker, TrackState, build_tracker
 from alpr_edge.trackers.matching import iou_matrix, linear_assignment
@@ -61,7 +60,8 @@ def test_occluded_object_keeps_its_id(name: str, speed: float, gap_frames: int) 
     ids = run(tracker, frames)
     assert ids[0] == {0: 1}
     assert ids[-1] == {0: 1}, name
-    assert tracker.update([det(300 + speed * (20 + gap_frames), 300)], len(frames) + 1).tracks[0].track_id == 1
+    after = tracker.update([det(300 + speed * (20 + gap_frames), 300)], len(frames) + 1)
+    assert after.tracks[0].track_id == 1
 
 
 @pytest.mark.parametrize(("track_buffer", "frame_rate"), [(30, 30.0), (10, 30.0), (30, 15.0)])

@@ -1,0 +1,1 @@
+"""Per-track plate reading: best-shot quality, multi-frame voting, region format priors, track state."""
