@@ -102,12 +102,13 @@ BEGIN
                               chunk_time_interval => INTERVAL '1 day',
                               if_not_exists => TRUE, migrate_data => TRUE);
     -- Changing compression settings fails once chunks are compressed: set them only the first time.
+    -- Every primary-key column must be a segmentby or orderby column, hence event_id in orderby.
     IF NOT EXISTS (SELECT 1 FROM timescaledb_information.hypertables
                    WHERE hypertable_name = 'plate_events' AND compression_enabled) THEN
         ALTER TABLE plate_events SET (
             timescaledb.compress,
             timescaledb.compress_segmentby = 'camera_id',
-            timescaledb.compress_orderby = 'captured_at DESC'
+            timescaledb.compress_orderby = 'captured_at DESC, event_id'
         );
     END IF;
     PERFORM add_compression_policy('plate_events', INTERVAL '7 days', if_not_exists => TRUE);
