@@ -153,3 +153,52 @@ def run(cmd: list[str], cwd: Path | None = None, env: dict[str, str] | None = No
         tail = (res.stdout + res.stderr)[-3000:]
         raise StackError(f"command failed ({res.returncode}): {' '.join(cmd)}\n{tail}")
     return res.stdout
+
+
+# -- install helpers shared by the JVM servers (Maven Central through the ordinary mvn client) ----------
+M2_REPO = STACK_DIR / "cache" / "m2"
+MAVEN_DIR = Path(__file__).resolve().parent / "maven"
+
+
+def stamp_ok(marker: Path, stamp: str) -> bool:
+    """True when ``marker`` records ``stamp`` (an install step already done with the same inputs)."""
+    try:
+        return marker.read_text().strip() == stamp
+    except OSError:
+        return False
+
+
+def maven_copy_dependencies(pom: Path, out_dir: Path) -> None:
+    """Resolve the runtime dependencies of ``pom`` from Maven Central into ``out_dir`` (flat jars/zips).
+
+    The local repository is ``.stack/cache/m2`` so CI can cache it; needs ``mvn`` and a JDK on PATH.
+    """
+    import shutil
+
+    if shutil.which("mvn") is None or shutil.which("java") is None:
+        raise StackError("mvn/java not found; install them: apt-get install -y openjdk-17-jdk-headless maven")
+    out_dir.mkdir(parents=True, exist_ok=True)
+    run(["mvn", "-q", "-B", f"-Dmaven.repo.local={M2_REPO}", "-f", str(pom), "dependency:copy-dependencies",
+         f"-DoutputDirectory={out_dir}", "-DincludeScope=runtime", "-Dmdep.overWriteReleases=false"])
+
+
+def maven_fetch(group: str, artifact: str, version: str, ext: str = "jar", classifier: str = "",
+                pom: Path | None = None) -> Path:
+    """Download one artifact (no transitive dependencies) into ``.stack/cache/m2``; return its path there.
+
+    Uses maven-dependency-plugin 2.8's ``get``, which (unlike 3.x) does not need the artifact's parent POM:
+    some artifacts (e.g. Apicurio's 3.0.9 zip) are on Central while their parent POM is not.
+    """
+    import shutil
+
+    if shutil.which("mvn") is None:
+        raise StackError("mvn not found; install it: apt-get install -y openjdk-17-jdk-headless maven")
+    coords = f"{group}:{artifact}:{version}:{ext}" + (f":{classifier}" if classifier else "")
+    argv = ["mvn", "-q", "-B", f"-Dmaven.repo.local={M2_REPO}"] + (["-f", str(pom)] if pom else [])
+    run(argv + ["org.apache.maven.plugins:maven-dependency-plugin:2.8:get", f"-Dartifact={coords}",
+                "-Dtransitive=false"])
+    name = f"{artifact}-{version}" + (f"-{classifier}" if classifier else "") + f".{ext}"
+    path = M2_REPO.joinpath(*group.split("."), artifact, version, name)
+    if not path.is_file():
+        raise StackError(f"Maven did not deliver {coords} (expected {path})")
+    return path
