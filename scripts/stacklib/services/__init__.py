@@ -14,6 +14,15 @@ def registry() -> dict[str, Service]:
     from .minio import MinIO
 
     services.append(MinIO())
+    from .kafka import Kafka
+
+    services.append(Kafka())
+    from .apicurio import Apicurio
+
+    services.append(Apicurio())
+    from .opensearch import OpenSearch
+
+    services.append(OpenSearch())
     from .prometheus import Prometheus
 
     services.append(Prometheus())
