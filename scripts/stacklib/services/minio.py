@@ -161,8 +161,9 @@ class MinIO(Service):
         self.bin_dir.mkdir(parents=True, exist_ok=True)
         self.install_log.parent.mkdir(parents=True, exist_ok=True)
         cmd = [go, "install", "-v", "-trimpath", "-ldflags", "-s -w", f"{MINIO_MODULE}@{MINIO_VERSION}"]
-        print(f"minio        go install {MINIO_MODULE}@{MINIO_VERSION} with go{ver[0]}.{ver[1]} "
-              f"(first build compiles for 10-20 min on 2 cores; log {self.install_log})", flush=True)
+        print(f"{self.name:<16} go install {MINIO_MODULE}@{MINIO_VERSION} with go{ver[0]}.{ver[1]} "
+              f"(first build compiles ~1,500 packages, 5-15 min on 2 cores; log {self.install_log})",
+              flush=True)
         t0 = time.monotonic()
         with open(self.install_log, "ab") as log:
             log.write(f"\n=== {time.strftime('%F %T')} {' '.join(cmd)}\n".encode())
@@ -174,13 +175,14 @@ class MinIO(Service):
                 time.sleep(2)
                 if time.monotonic() - last >= 30:
                     last = time.monotonic()
-                    print(f"minio        still building ({last - t0:.0f}s): {self._progress()}", flush=True)
+                    print(f"{self.name:<16} still building ({last - t0:.0f}s): {self._progress()}",
+                          flush=True)
         if proc.returncode != 0 or not os.access(self.binary, os.X_OK):
             tail = self.install_log.read_text(errors="replace")[-3000:]
             raise StackError(f"go install of MinIO failed (rc {proc.returncode}); "
                              f"log {self.install_log}\n{tail}")
         marker.write_text(f"{MINIO_MODULE}@{MINIO_VERSION}\n")
-        print(f"minio        built in {time.monotonic() - t0:.0f}s: {self.binary}", flush=True)
+        print(f"{self.name:<16} built in {time.monotonic() - t0:.0f}s: {self.binary}", flush=True)
 
     def _progress(self) -> str:
         try:
