@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from typing import ClassVar
+from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
 from alpr_common.config import AlprSettings
 from alpr_common.settings import (
@@ -24,6 +24,47 @@ class ConsumerSettings(StrictModel):
     poll_timeout_s: float = Field(0.5, gt=0, le=30, description="Kafka poll timeout.")
     batch_timeout_s: float = Field(30.0, gt=0, le=600, description="Processing timeout for one batch.")
     metrics_port: int = Field(ge=1, le=65535, description="Prometheus metrics port.")
+    auto_offset_reset: Literal["earliest", "latest"] = Field(
+        "earliest", description="Where a group without committed offsets starts reading.")
+    retry_backoff_s: tuple[float, ...] = Field(
+        (2.0, 4.0, 8.0), min_length=1, max_length=20,
+        description="Delays between retries of a batch after a transient sink error; the last one repeats.")
+    lag_interval_s: float = Field(5.0, gt=0, le=3600, description="How often the lag gauge is refreshed.")
+    max_future_skew_s: float = Field(
+        300.0, ge=0, le=30 * 24 * 3600,
+        description="Events captured further than this in the future are invalid (sent to the DLQ).")
+
+    @field_validator("retry_backoff_s")
+    @classmethod
+    def _positive_backoff(cls, value: tuple[float, ...]) -> tuple[float, ...]:
+        if any(v <= 0 or v > 3600 for v in value):
+            raise ValueError("every retry delay must be in (0, 3600] seconds")
+        return value
+
+
+class StorageSinkSettings(StrictModel):
+    table: str = Field("plate_events", pattern=r"^[a-z_][a-z0-9_]*$", description="Target table.")
+    store_raw: bool = Field(True, description="Also store the full decoded event in the jsonb column raw.")
+    statement_timeout_s: float = Field(30.0, gt=0, le=600,
+                                       description="PostgreSQL statement_timeout per batch.")
+
+
+class SearchSinkSettings(StrictModel):
+    retention_days: int = Field(90, ge=1, le=3650, description="ISM policy deletes indices older than this.")
+    shards: int = Field(1, ge=1, le=64, description="Primary shards of each monthly index.")
+    replicas: int = Field(0, ge=0, le=5, description="Replicas of each monthly index (0 on a single node).")
+    refresh_interval_s: float = Field(1.0, gt=0, le=300, description="Index refresh interval.")
+    request_timeout_s: float = Field(30.0, gt=0, le=600, description="Timeout of one bulk request.")
+    max_chunk_bytes: int = Field(10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024,
+                                 description="Largest bulk request body in bytes.")
+    max_429_retries: int = Field(3, ge=0, le=20,
+                                 description="In-request retries of documents refused with 429 before "
+                                             "the batch is retried with the consumer backoff.")
+
+
+class MetricsExporterSettings(StrictModel):
+    series_ttl_s: float = Field(300.0, gt=0, le=7 * 24 * 3600,
+                                description="Drop the gauges of an edge/camera silent for this long.")
 
 
 class CoreConfig(AlprSettings):
@@ -32,7 +73,8 @@ class CoreConfig(AlprSettings):
     config_files: ClassVar[tuple[str, ...]] = ("kafka.yaml", "services.yaml")
 
     kafka: KafkaSettings = Field(default_factory=KafkaSettings, description="Kafka and Schema Registry.")
-    database: DatabaseSettings = Field(default_factory=DatabaseSettings, description="PostgreSQL/TimescaleDB.")
+    database: DatabaseSettings = Field(default_factory=DatabaseSettings,
+                                       description="PostgreSQL/TimescaleDB.")
     search: SearchSettings = Field(default_factory=SearchSettings, description="OpenSearch.")
     object_store: ObjectStoreSettings = Field(default_factory=ObjectStoreSettings, description="MinIO.")
     logging: LoggingSettings = Field(default_factory=LoggingSettings, description="Logging.")
@@ -51,3 +93,9 @@ class CoreConfig(AlprSettings):
     metrics_consumer: ConsumerSettings = Field(
         ConsumerSettings(group_id="alpr-metrics", metrics_port=8006, batch_size=100),
         description="metrics-consumer.")
+    storage: StorageSinkSettings = Field(default_factory=StorageSinkSettings,
+                                         description="storage-consumer sink (PostgreSQL).")
+    search_index: SearchSinkSettings = Field(default_factory=SearchSinkSettings,
+                                             description="search-consumer sink (OpenSearch indices, ISM).")
+    metrics_exporter: MetricsExporterSettings = Field(default_factory=MetricsExporterSettings,
+                                                      description="metrics-consumer gauges.")

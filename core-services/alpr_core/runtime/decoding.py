@@ -1,0 +1,139 @@
+"""Decoders turn a message's bytes into a record dict, classifying every failure.
+
+* :class:`AvroRegistryDecoder`: Confluent wire format (magic byte 0, 4-byte schema id, Avro body). The
+  writer schema is fetched from the Schema Registry once per id and cached; records are resolved to
+  the reader schema (``schemas/<name>.avsc``). An id the registry does not know (HTTP 404) is a
+  permanent :class:`UnknownSchemaError`; an unreachable registry is a :class:`TransientDecodeError`.
+* :class:`JsonDecoder`: UTF-8 JSON validated against the same schema (``use_avro=false``).
+* :class:`RawDecoder`: no decoding (the dlq-consumer reads raw bytes and headers).
+
+Each decoder runs an optional ``validator(record)`` afterwards; a ``ValueError`` from it becomes a
+permanent :class:`ValidationError`.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+from collections.abc import Callable
+from typing import Any, Protocol
+
+import fastavro
+from confluent_kafka.schema_registry import SchemaRegistryClient
+from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+from alpr_common.schemas import parsed_schema, schema_str
+from alpr_common.serde import RecordSerde, SerdeError
+
+from .errors import DeserializationError, TransientDecodeError, UnknownSchemaError, ValidationError
+
+logger = logging.getLogger(__name__)
+
+Validator = Callable[[dict[str, Any]], None]
+MAGIC_BYTE = 0
+
+
+class Decoder(Protocol):
+    def decode(self, raw: bytes | None, topic: str) -> dict[str, Any] | None:
+        """Decode one message value; raise a PermanentDecodeError or a TransientDecodeError."""
+
+
+def _validate(validator: Validator | None, record: dict[str, Any]) -> None:
+    if validator is None:
+        return
+    try:
+        validator(record)
+    except ValueError as exc:
+        raise ValidationError(str(exc)) from None
+
+
+class AvroRegistryDecoder:
+    """Avro through the Schema Registry, resolved to the local reader schema ``schema_name``."""
+
+    def __init__(self, registry: SchemaRegistryClient, schema_name: str, validator: Validator | None = None):
+        self._registry = registry
+        self._schema_name = schema_name
+        self._reader = parsed_schema(schema_name)
+        self._reader_canonical = json.loads(schema_str(schema_name))
+        self._writers: dict[int, Any] = {}
+        self._validator = validator
+
+    def _writer_schema(self, schema_id: int) -> Any:
+        cached = self._writers.get(schema_id, False)
+        if cached is not False:
+            return cached
+        try:
+            schema = self._registry.get_schema(schema_id)
+        except SchemaRegistryError as exc:
+            if exc.http_status_code == 404:
+                raise UnknownSchemaError(f"schema id {schema_id} is not in the Schema Registry") from None
+            raise TransientDecodeError(f"Schema Registry error for id {schema_id}: {exc}") from exc
+        except Exception as exc:  # connection refused, timeouts: the registry may come back
+            raise TransientDecodeError(f"Schema Registry unreachable for id {schema_id}: {exc}") from exc
+        try:
+            writer_json = json.loads(schema.schema_str)
+            # Same schema as the reader: skip resolution (the fast path for every current producer).
+            writer = None if writer_json == self._reader_canonical else fastavro.parse_schema(writer_json)
+        except Exception as exc:
+            raise UnknownSchemaError(f"schema id {schema_id} is not a usable Avro schema: {exc}") from None
+        self._writers[schema_id] = writer
+        return writer
+
+    def decode(self, raw: bytes | None, topic: str) -> dict[str, Any] | None:
+        if not raw or len(raw) < 6 or raw[0] != MAGIC_BYTE:
+            first = raw[0] if raw else None
+            raise DeserializationError(f"not Confluent Avro wire format on {topic} (first byte {first!r}, "
+                                       f"{len(raw or b'')} bytes)")
+        writer = self._writer_schema(int.from_bytes(raw[1:5], "big"))
+        try:
+            if writer is None:
+                record = fastavro.schemaless_reader(io.BytesIO(raw[5:]), self._reader, None)
+            else:
+                record = fastavro.schemaless_reader(io.BytesIO(raw[5:]), writer, self._reader)
+        except Exception as exc:  # fastavro raises EOFError, ValueError, UnicodeDecodeError... on garbage
+            raise DeserializationError(f"cannot decode {self._schema_name} from {topic}: "
+                                       f"{type(exc).__name__}: {exc}") from None
+        if not isinstance(record, dict):
+            raise DeserializationError(f"decoded {self._schema_name} from {topic} is not a record")
+        _validate(self._validator, record)
+        return record
+
+
+class JsonDecoder:
+    """UTF-8 JSON validated against ``schema_name`` (same values as Avro mode)."""
+
+    def __init__(self, schema_name: str, validator: Validator | None = None):
+        self._serde = RecordSerde(schema_name, registry=None, use_avro=False)
+        self._validator = validator
+
+    def decode(self, raw: bytes | None, topic: str) -> dict[str, Any] | None:
+        if not raw:
+            raise DeserializationError(f"empty message on {topic}")
+        try:
+            json.loads(raw)
+        except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+            raise DeserializationError(f"not JSON on {topic}: {exc}") from None
+        try:
+            record = self._serde.deserialize(raw, topic)
+        except SerdeError as exc:
+            raise ValidationError(str(exc)) from None
+        _validate(self._validator, record)
+        return record
+
+
+class RawDecoder:
+    """No decoding: the sink reads ``Record.raw`` and ``Record.headers``."""
+
+    def decode(self, raw: bytes | None, topic: str) -> dict[str, Any] | None:
+        return None
+
+
+def make_decoder(schema_name: str | None, use_avro: bool, registry_url: str,
+                 validator: Validator | None = None) -> Decoder:
+    """The decoder for a consumer: raw when ``schema_name`` is None, else Avro or JSON."""
+    if schema_name is None:
+        return RawDecoder()
+    if use_avro:
+        return AvroRegistryDecoder(SchemaRegistryClient({"url": registry_url}), schema_name, validator)
+    return JsonDecoder(schema_name, validator)

@@ -1,0 +1,32 @@
+"""The unit a sink receives: one decoded Kafka message with its coordinates and raw bytes."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, slots=True)
+class Record:
+    """One consumed message. ``value`` is the decoded record (``None`` for raw consumers such as the
+    dlq-consumer, which read ``raw`` and ``headers`` themselves)."""
+
+    topic: str
+    partition: int
+    offset: int
+    timestamp_ms: int | None
+    key: bytes | None
+    raw: bytes
+    value: dict[str, Any] | None = None
+    headers: tuple[tuple[str, bytes], ...] = field(default=())
+
+    @property
+    def coordinates(self) -> str:
+        """``topic[partition]@offset``, the form every log line uses."""
+        return f"{self.topic}[{self.partition}]@{self.offset}"
+
+    def header(self, name: str) -> str | None:
+        for key, value in self.headers:
+            if key == name:
+                return value.decode("utf-8", "replace") if value is not None else None
+        return None

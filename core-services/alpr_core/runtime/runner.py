@@ -1,0 +1,311 @@
+"""The poll loop every consumer runs: consume, batch, decode, write, dead-letter, THEN commit.
+
+    runner = ConsumerRunner("storage", cfg.storage_consumer, cfg.kafka, sink, [topic], decoder)
+    runner.run()          # returns after SIGTERM/SIGINT (or runner.stop()) once the batch is committed
+
+Guarantees: offsets are stored and committed only after ``sink.write`` returned and the batch's dead
+letters are acknowledged by Kafka (at-least-once; sinks are idempotent). A transient failure pauses the
+assigned partitions and retries the same batch after 2 s, 4 s, 8 s, then every 8 s (``retry_backoff_s``)
+while polling keeps the group membership alive. Permanent decode failures and records the sink
+rejects go to the DLQ topic with their origin in headers. Partitions being revoked get one flush first.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import threading
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
+from typing import Any
+
+from confluent_kafka import Consumer, KafkaError, KafkaException, Message, TopicPartition
+
+from alpr_common.settings import KafkaSettings
+
+from ..config import ConsumerSettings
+from .decoding import Decoder
+from .dlq import DeadLetter, DlqPublisher
+from .errors import PermanentDecodeError, PermanentRecordError, TransientSinkError
+from .metrics import ConsumerMetrics
+from .records import Record
+from .sink import BatchSink
+
+logger = logging.getLogger(__name__)
+
+
+def consumer_config(kafka: KafkaSettings, settings: ConsumerSettings) -> dict[str, Any]:
+    """librdkafka settings: manual offset store after each flush, commits driven by the runner."""
+    return {**kafka.client_config(), "group.id": settings.group_id, "enable.auto.commit": True,
+            "enable.auto.offset.store": False, "auto.offset.reset": settings.auto_offset_reset,
+            "session.timeout.ms": 30000, "max.poll.interval.ms": 300000,
+            "queued.max.messages.kbytes": 65536, "fetch.wait.max.ms": 100}
+
+
+def to_record(msg: Message, value: dict[str, Any] | None) -> Record:
+    return Record(topic=msg.topic(), partition=msg.partition(), offset=msg.offset(),
+                  timestamp_ms=msg.timestamp()[1] if msg.timestamp()[0] else None, key=msg.key(),
+                  raw=msg.value() or b"", value=value, headers=tuple(msg.headers() or ()))
+
+
+class ConsumerRunner:
+    """Runs one consumer group member until stopped. See the module docstring for the guarantees."""
+
+    def __init__(self, name: str, settings: ConsumerSettings, kafka: KafkaSettings, sink: BatchSink,
+                 topics: Sequence[str], decoder: Decoder, *, dlq: DlqPublisher | None = None,
+                 metrics: ConsumerMetrics | None = None, consumer: Any = None,
+                 clock: Callable[[], float] = time.monotonic):
+        self.name = name
+        self.settings = settings
+        self._sink = sink
+        self._topics = list(topics)
+        self._decoder = decoder
+        self._clock = clock
+        self.metrics = metrics or ConsumerMetrics(name)
+        self._dlq = dlq or DlqPublisher(kafka.client_config(), kafka.topics.dlq.name, settings.group_id,
+                                        timeout_s=settings.batch_timeout_s)
+        self._consumer = consumer or Consumer(consumer_config(kafka, settings))
+        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{name}-sink")
+        self._stop = threading.Event()
+        self._reset_batch()
+        self._attempt = 0
+        self._retry_at: float | None = None
+        self._paused = False
+        self._next_lag_at = 0.0
+
+    # -- public -----------------------------------------------------------------------------------
+    def stop(self) -> None:
+        """Ask the loop to finish its batch, commit and return (also what SIGTERM/SIGINT do)."""
+        self._stop.set()
+
+    def run(self) -> None:
+        self._install_signal_handlers()
+        self._consumer.subscribe(self._topics, on_assign=self._on_assign, on_revoke=self._on_revoke,
+                                 on_lost=self._on_lost)
+        logger.info("%s-consumer: group %s subscribed to %s", self.name, self.settings.group_id, self._topics)
+        try:
+            while not self._stop.is_set():
+                self.step()
+            if self._pending:
+                logger.info("%s-consumer: stopping, flushing the last %d message(s)", self.name,
+                            len(self._pending))
+                self._flush(retry=False)
+        finally:
+            self._close()
+
+    def step(self) -> None:
+        """One poll round: fetch, then flush when the batch is full, old enough, or its retry is due."""
+        if self._retry_at is not None:
+            wait_s = min(self.settings.poll_timeout_s, max(0.01, self._retry_at - self._clock()))
+            self._add(self._consumer.consume(num_messages=self.settings.batch_size, timeout=wait_s))
+            if self._clock() >= self._retry_at:
+                self._flush(retry=True)
+            return
+        want = max(1, self.settings.batch_size - len(self._pending))
+        self._add(self._consumer.consume(num_messages=want, timeout=self.settings.poll_timeout_s))
+        if self._pending and (len(self._pending) >= self.settings.batch_size
+                              or self._clock() - self._first_at >= self.settings.flush_interval_s):
+            self._flush(retry=True)
+        self._update_lag()
+
+    # -- batch ------------------------------------------------------------------------------------
+    def _reset_batch(self) -> None:
+        self._pending: list[Message] = []
+        self._decoded_upto = 0
+        self._records: list[Record] = []
+        self._letters: list[DeadLetter] = []
+        self._done: list[Record] = []
+        self._first_at = 0.0
+
+    def _add(self, msgs: list[Message]) -> None:
+        counts: dict[str, int] = {}
+        for msg in msgs:
+            err = msg.error()
+            if err is not None:
+                if err.code() != KafkaError._PARTITION_EOF:
+                    logger.warning("%s-consumer: Kafka error: %s", self.name, err)
+                    if err.fatal():
+                        raise KafkaException(err)
+                continue
+            if not self._pending:
+                self._first_at = self._clock()
+            self._pending.append(msg)
+            counts[msg.topic()] = counts.get(msg.topic(), 0) + 1
+        for topic, n in counts.items():
+            self.metrics.consumed.labels(self.name, topic).inc(n)
+
+    def _decode_new(self) -> None:
+        """Decode messages not decoded yet; permanent failures become dead letters."""
+        decode = self._decoder.decode
+        while self._decoded_upto < len(self._pending):
+            msg = self._pending[self._decoded_upto]
+            try:
+                self._records.append(to_record(msg, decode(msg.value(), msg.topic())))
+            except PermanentDecodeError as exc:
+                self._letters.append(DeadLetter(to_record(msg, None), exc.error_type, str(exc)))
+            self._decoded_upto += 1  # a TransientDecodeError leaves this message for the retry
+
+    def _flush(self, retry: bool) -> bool:
+        """Make the batch durable and commit it. False (batch kept) on a transient failure."""
+        started = self._clock()
+        try:
+            self._decode_new()
+            self._write_records()
+            self._dlq.publish(self._letters)
+        except TransientSinkError as exc:
+            self._on_transient(exc, retry)
+            return False
+        self._commit()
+        self._record_success(started)
+        return True
+
+    def _write_records(self) -> None:
+        while self._records:
+            try:
+                self._call_sink(self._records)
+                self._done.extend(self._records)
+                self._records = []
+                return
+            except PermanentRecordError as exc:
+                rejected = {id(rec) for rec, _ in exc.failures}
+                if not rejected & {id(rec) for rec in self._records}:
+                    raise TransientSinkError(f"sink rejected records outside the batch: {exc}") from exc
+                self._letters.extend(DeadLetter(rec, "SinkRejectedError", reason)
+                                     for rec, reason in exc.failures)
+                self._records = [rec for rec in self._records if id(rec) not in rejected]
+
+    def _call_sink(self, records: list[Record]) -> None:
+        future = self._executor.submit(self._sink.write, list(records))
+        try:
+            future.result(timeout=self.settings.batch_timeout_s)
+        except FutureTimeout:
+            self.metrics.timeouts.labels(self.name).inc()
+            raise TransientSinkError(f"batch of {len(records)} not written within "
+                                     f"{self.settings.batch_timeout_s:.0f}s") from None
+        except (TransientSinkError, PermanentRecordError):
+            raise
+        except Exception as exc:  # an unexpected sink failure: keep the batch, retry, make it visible
+            logger.exception("%s-consumer: unexpected sink error", self.name)
+            raise TransientSinkError(f"{type(exc).__name__}: {exc}") from exc
+
+    def _record_success(self, started: float) -> None:
+        written: dict[str, int] = {}
+        for rec in self._done:
+            written[rec.topic] = written.get(rec.topic, 0) + 1
+        for topic, count in written.items():
+            self.metrics.written.labels(self.name, topic).inc(count)
+        for letter in self._letters:
+            self.metrics.dlq.labels(self.name, letter.error_type).inc()
+        self.metrics.batch_latency.labels(self.name).observe(self._clock() - started)
+        self.metrics.batch_size.labels(self.name).observe(len(self._pending))
+        if self._attempt:
+            logger.info("%s-consumer: batch written after %d retr%s", self.name, self._attempt,
+                        "y" if self._attempt == 1 else "ies")
+        self._reset_batch()
+        self._attempt = 0
+        self._retry_at = None
+        if self._paused:
+            self._set_paused(False)
+
+    def _on_transient(self, exc: Exception, retry: bool) -> None:
+        self._attempt += 1
+        self.metrics.retries.labels(self.name).inc()
+        backoff = self.settings.retry_backoff_s
+        delay = backoff[min(self._attempt - 1, len(backoff) - 1)]
+        first = self._pending[0] if self._pending else None
+        where = f"{first.topic()}[{first.partition()}]@{first.offset()}" if first is not None else "-"
+        if not retry:
+            logger.warning("%s-consumer: batch of %d from %s not written (%s); left uncommitted",
+                           self.name, len(self._pending), where, exc)
+            return
+        logger.warning("%s-consumer: batch of %d from %s failed (attempt %d: %s); partitions paused, "
+                       "retry in %.0fs", self.name, len(self._pending), where, self._attempt, exc, delay)
+        self._retry_at = self._clock() + delay
+        if not self._paused:
+            self._set_paused(True)
+
+    def _set_paused(self, paused: bool) -> None:
+        assignment = self._consumer.assignment()
+        if assignment:
+            (self._consumer.pause if paused else self._consumer.resume)(assignment)
+        self._paused = paused
+        self.metrics.paused.labels(self.name).set(1 if paused else 0)
+
+    def _commit(self) -> None:
+        last: dict[tuple[str, int], int] = {}
+        for msg in self._pending:
+            last[(msg.topic(), msg.partition())] = msg.offset()
+        offsets = [TopicPartition(t, p, o + 1) for (t, p), o in last.items()]
+        if not offsets:
+            return
+        try:
+            self._consumer.store_offsets(offsets=offsets)
+            self._consumer.commit(offsets=offsets, asynchronous=False)
+        except KafkaException as exc:  # durable already; a lost commit only means a harmless redelivery
+            logger.warning("%s-consumer: commit of %s failed: %s", self.name,
+                           ", ".join(f"{tp.topic}[{tp.partition}]@{tp.offset}" for tp in offsets), exc)
+
+    # -- group membership -------------------------------------------------------------------------
+    def _on_assign(self, consumer: Any, partitions: list[TopicPartition]) -> None:
+        logger.info("%s-consumer: assigned %s", self.name, _tps(partitions))
+        self._paused = False
+        self.metrics.paused.labels(self.name).set(0)
+
+    def _on_revoke(self, consumer: Any, partitions: list[TopicPartition]) -> None:
+        logger.info("%s-consumer: revoking %s", self.name, _tps(partitions))
+        if self._pending and not self._flush(retry=False):
+            logger.warning("%s-consumer: dropping %d unflushed message(s); the next owner reads them again",
+                           self.name, len(self._pending))
+        self._forget_batch()
+
+    def _on_lost(self, consumer: Any, partitions: list[TopicPartition]) -> None:
+        logger.warning("%s-consumer: lost %s; %d unflushed message(s) will be redelivered", self.name,
+                       _tps(partitions), len(self._pending))
+        self._forget_batch()
+
+    def _forget_batch(self) -> None:
+        self._reset_batch()
+        self._attempt = 0
+        self._retry_at = None
+        self._paused = False
+        self.metrics.lag.clear()
+
+    # -- lag, signals, shutdown -------------------------------------------------------------------
+    def _update_lag(self) -> None:
+        now = self._clock()
+        if now < self._next_lag_at:
+            return
+        self._next_lag_at = now + self.settings.lag_interval_s
+        try:
+            assignment = self._consumer.assignment()
+            for tp in self._consumer.position(assignment) if assignment else []:
+                _, high = self._consumer.get_watermark_offsets(tp, cached=True)
+                if tp.offset >= 0 and high >= 0:
+                    self.metrics.lag.labels(self.name, tp.topic, str(tp.partition)).set(high - tp.offset)
+        except KafkaException as exc:
+            logger.debug("%s-consumer: lag not available: %s", self.name, exc)
+
+    def _install_signal_handlers(self) -> None:
+        if threading.current_thread() is not threading.main_thread():
+            return
+        for sig in (signal.SIGTERM, signal.SIGINT):
+            signal.signal(sig, lambda signum, _frame: self._on_signal(signum))
+
+    def _on_signal(self, signum: int) -> None:
+        logger.info("%s-consumer: %s received, finishing the batch", self.name, signal.Signals(signum).name)
+        self._stop.set()
+
+    def _close(self) -> None:
+        try:
+            self._consumer.close()  # revokes (flushing nothing: the batch is committed or given up)
+        finally:
+            self._dlq.close()
+            self._executor.shutdown(wait=False, cancel_futures=True)
+            self._sink.close()
+            logger.info("%s-consumer: closed", self.name)
+
+
+def _tps(partitions: list[TopicPartition]) -> str:
+    return ", ".join(f"{tp.topic}[{tp.partition}]" for tp in partitions) or "nothing"

@@ -1,0 +1,33 @@
+"""Business rules a decoded plate event must meet beyond its Avro schema (else: ValidationError -> DLQ)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+
+def plate_event_validator(max_future_skew_s: float = 300.0) -> Callable[[dict[str, Any]], None]:
+    """A validator refusing events a sink must never store: no usable event_id, an empty plate, a
+    capture time further than ``max_future_skew_s`` in the future. Raises ``ValueError``."""
+    skew = timedelta(seconds=max_future_skew_s)
+
+    def validate(record: dict[str, Any]) -> None:
+        try:
+            uuid.UUID(str(record.get("event_id")))
+        except ValueError:
+            raise ValueError(f"event_id {record.get('event_id')!r} is not a UUID") from None
+        plate = record.get("plate") or {}
+        if not str(plate.get("normalized_text") or "").strip() or not str(plate.get("text") or "").strip():
+            raise ValueError(f"event {record['event_id']}: empty plate text")
+        captured = record.get("captured_at")
+        if not isinstance(captured, datetime):
+            raise ValueError(f"event {record['event_id']}: captured_at is not a timestamp")
+        if captured.tzinfo is None:
+            captured = captured.replace(tzinfo=timezone.utc)
+        if captured > datetime.now(timezone.utc) + skew:
+            raise ValueError(f"event {record['event_id']}: captured_at {captured.isoformat()} "
+                             "is in the future")
+
+    return validate
