@@ -110,6 +110,9 @@ class Postgres(Service):
                 raise StackError("setpriv (util-linux) is needed to start PostgreSQL as a non-root user")
 
     def prepare(self) -> None:
+        if port_open(self.port):
+            raise StackError(f"port {self.port} is already taken by a process scripts/stack did not start "
+                             "(a system PostgreSQL? `ss -ltnp | grep 5432`); stop it first")
         self.home.mkdir(parents=True, exist_ok=True)
         self.socket_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.socket_dir, 0o700)
