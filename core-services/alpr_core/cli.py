@@ -34,7 +34,16 @@ def search_main(argv: list[str] | None = None) -> int:
 
 
 def alert_main(argv: list[str] | None = None) -> int:
-    return _not_built("alpr-alert-engine", argv)
+    """alpr-alert-engine: rules and watchlists over plate events, notifications, alert history."""
+    from .alerting.config import AlertEngineConfig
+    from .alerting.service import rules_path, run
+
+    parser = argparse.ArgumentParser(prog="alpr-alert-engine", description="OVR-ALPR alert engine")
+    add_config_args(parser)
+    args = parser.parse_args(argv)
+    cfg = load_or_exit(AlertEngineConfig, args)
+    logging.basicConfig(level=cfg.logging.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return run(cfg, rules_path(args.config))
 
 
 def dlq_main(argv: list[str] | None = None) -> int:
@@ -46,4 +55,7 @@ def metrics_main(argv: list[str] | None = None) -> int:
 
 
 def api_main(argv: list[str] | None = None) -> int:
-    return _not_built("alpr-api", argv)
+    """alpr-api: the query API (serve, keys, retention); see alpr_core.api.cli."""
+    from .api.cli import main
+
+    return main(argv)

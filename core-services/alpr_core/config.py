@@ -67,6 +67,47 @@ class MetricsExporterSettings(StrictModel):
                                 description="Drop the gauges of an edge/camera silent for this long.")
 
 
+class AuditSettings(StrictModel):
+    require_reason: bool = Field(
+        False, description="Reject audited searches and exports without an X-Reason header (400).")
+    flush_interval_s: float = Field(
+        0.2, gt=0, le=10, description="Audit rows are batched and written at least this often.")
+    queue_max: int = Field(
+        10_000, ge=100, le=1_000_000, description="Pending audit rows before requests wait for a flush.")
+
+
+class RetentionSettings(StrictModel):
+    days: int = Field(
+        90, ge=1, le=3650,
+        description="Keep plate events, their index documents and crops this many days (e.g. 30 or 90).")
+    apply_table: bool = Field(True, description="Delete plate_events rows (and alerts) older than the limit.")
+    apply_indices: bool = Field(True, description="Delete monthly OpenSearch indices wholly past the limit.")
+    apply_bucket: bool = Field(True, description="Set a MinIO lifecycle rule expiring crops after the limit.")
+
+
+class ApiSettings(StrictModel):
+    host: str = Field("0.0.0.0", min_length=1, max_length=255, description="Bind address of alpr-api.")
+    port: int = Field(8000, ge=1, le=65535, description="HTTP port of alpr-api.")
+    workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes.")
+    page_size_default: int = Field(100, ge=1, le=10_000, description="Rows per page when limit is omitted.")
+    page_size_max: int = Field(1000, ge=1, le=10_000, description="Largest accepted limit.")
+    max_offset: int = Field(100_000, ge=0, le=10_000_000, description="Largest accepted offset.")
+    max_time_range_days: int = Field(
+        31, ge=1, le=3650, description="Longest start_time..end_time window a query may ask for.")
+    cors_origins: list[str] = Field(
+        default_factory=list, max_length=100,
+        description="Origins allowed by CORS (exact URLs; no '*' unless set explicitly).")
+    key_cache_ttl_s: float = Field(
+        30.0, ge=0, le=3600, description="How long a verified API key is cached (revocation delay).")
+    presign_expiry_s: int = Field(
+        300, ge=10, le=86_400, description="Lifetime of presigned image URLs in seconds.")
+    request_timeout_s: float = Field(
+        10.0, gt=0, le=300, description="Timeout for one database or OpenSearch call.")
+    audit: AuditSettings = Field(default_factory=AuditSettings, description="Audit log of searches.")
+    retention: RetentionSettings = Field(
+        default_factory=RetentionSettings, description="Data retention across table, indices and bucket.")
+
+
 class CoreConfig(AlprSettings):
     """Settings every core service shares."""
 
@@ -99,3 +140,4 @@ class CoreConfig(AlprSettings):
                                              description="search-consumer sink (OpenSearch indices, ISM).")
     metrics_exporter: MetricsExporterSettings = Field(default_factory=MetricsExporterSettings,
                                                       description="metrics-consumer gauges.")
+    api: ApiSettings = Field(default_factory=ApiSettings, description="query-api (alpr-api).")
