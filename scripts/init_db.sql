@@ -90,6 +90,10 @@ CREATE INDEX IF NOT EXISTS plate_events_created_idx
 -- Partial / fuzzy plate search: LIKE '%12AB%', ILIKE, similarity (%).
 CREATE INDEX IF NOT EXISTS plate_events_plate_trgm_idx
     ON plate_events USING gin (plate_normalized_text gin_trgm_ops);
+-- Fuzzy plate lookups of the query API: the plate with OCR-confusable letters folded onto digits
+-- (O/Q/D->0, I/L->1, Z->2, S->5, B->8, G->6; alpr_core.api.fuzzy), so 'B0O8' finds '8OD8'.
+CREATE INDEX IF NOT EXISTS plate_events_plate_ocr_idx
+    ON plate_events (translate(plate_normalized_text, 'OQDILZSBG', '000112586'));
 
 -- Hypertable, compression after 7 days, retention 90 days (TimescaleDB only).
 DO $$
