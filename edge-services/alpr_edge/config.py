@@ -16,7 +16,9 @@ from alpr_common.settings import (
     StrictModel,
 )
 
+from .events.settings import EventSettings
 from .pipeline_config import OutputSettings, PipelineSettings, PlateFormatSettings, SourceSettings
+from .publishing.settings import ImageSettings, MetricsSettings, OutboxSettings, PublisherSettings
 
 
 class CameraSettings(StrictModel):
@@ -91,7 +93,8 @@ class EdgeConfig(AlprSettings):
     """Root of the edge configuration (pilot.py, alpr-read)."""
 
     config_files: ClassVar[tuple[str, ...]] = ("edge.yaml", "cameras.yaml", "tracking.yaml", "ocr.yaml",
-                                               "plate_formats.yaml", "kafka.yaml")
+                                               "plate_formats.yaml", "kafka.yaml",
+                                               "events.yaml")
 
     model_dir: Path = Field(Path("models"), description="Folder holding the model files (ALPR_MODEL_DIR).")
     node: NodeSettings = Field(default_factory=NodeSettings, description="Site and host carried in events.")
@@ -109,3 +112,8 @@ class EdgeConfig(AlprSettings):
     object_store: ObjectStoreSettings = Field(default_factory=ObjectStoreSettings, description="MinIO for crops.")
     logging: LoggingSettings = Field(default_factory=LoggingSettings, description="Logging.")
     device: Literal["auto", "cpu", "cuda", "tensorrt"] = Field("auto", description="Inference device.")
+    events: EventSettings = Field(default_factory=EventSettings, description="Event processor.")
+    publisher: PublisherSettings = Field(default_factory=PublisherSettings, description="Kafka producer.")
+    outbox: OutboxSettings = Field(default_factory=OutboxSettings, description="SQLite outbox.")
+    images: ImageSettings = Field(default_factory=ImageSettings, description="Crops to MinIO.")
+    metrics: MetricsSettings = Field(default_factory=MetricsSettings, description="Edge /metrics.")

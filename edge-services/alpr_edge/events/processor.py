@@ -1,0 +1,203 @@
+"""Event processor: a finished :class:`PlateRead` becomes a ``plate_event`` record, or a counted rejection.
+
+Steps: sanity and confidence check -> normalise (uppercase alphanumerics) -> validate (length, region
+formats) -> fuzzy dedup per camera -> enrich (node, camera, track, timestamps, latency, quality, frame,
+read count). Nothing here raises on a malformed read: every outcome is a :class:`ProcessResult`.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+import re
+import socket
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any, Protocol
+
+from alpr_common.settings import NodeSettings
+
+from ..types import PlateRead
+from .dedup import DEFAULT_CONFUSABLES, Deduplicator
+from .settings import EventSettings
+
+logger = logging.getLogger(__name__)
+
+_NOT_ALNUM = re.compile(r"[^A-Z0-9]")
+
+ACCEPTED = "accepted"
+DEDUPLICATED = "deduplicated"
+REJECTED = "rejected"
+
+
+class FormatMatcher(Protocol):
+    """Region plate formats: the region whose layout ``text`` (normalised) fits, or None."""
+
+    def region_of(self, text: str) -> str | None: ...
+
+
+class NoFormats:
+    """Used when no region formats are configured: nothing is validated beyond length."""
+
+    def region_of(self, text: str) -> str | None:
+        return None
+
+
+@dataclass(frozen=True)
+class ProcessResult:
+    outcome: str  # accepted | deduplicated | rejected
+    reason: str | None = None  # rejection reason, or the event id a duplicate repeats
+    record: dict[str, Any] | None = None  # plate_event record when accepted
+
+
+def normalise(text: str) -> str:
+    """Uppercase alphanumerics only (the search key)."""
+    return _NOT_ALNUM.sub("", text.upper())
+
+
+def _finite(value: Any) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+
+
+def _ms(ts_s: float) -> datetime:
+    return datetime.fromtimestamp(ts_s, tz=timezone.utc)
+
+
+class EventProcessor:
+    """``process(read)`` -> :class:`ProcessResult`; ``counts`` holds outcomes and rejection reasons."""
+
+    def __init__(
+        self,
+        settings: EventSettings | None = None,
+        node: NodeSettings | None = None,
+        formats: FormatMatcher | None = None,
+        confusables: tuple[str, ...] = DEFAULT_CONFUSABLES,
+        clock: Any = time.time,
+    ):
+        self.settings = settings or EventSettings()
+        node = node or NodeSettings()
+        self.site = node.site
+        self.host = node.host or socket.gethostname()
+        self.formats = formats or NoFormats()
+        self.clock = clock
+        s = self.settings
+        self.dedup = Deduplicator(
+            s.dedup_similarity_threshold,
+            s.dedup_time_window_seconds,
+            s.dedup_max_entries_per_camera,
+            s.dedup_max_cameras,
+            confusables,
+        )
+        self.counts: Counter[str] = Counter()
+
+    def process(self, read: PlateRead) -> ProcessResult:
+        try:
+            result = self._process(read)
+        except Exception as exc:  # a malformed read never takes the pipeline down
+            logger.warning(
+                "camera=%s track=%s read rejected: %s: %s",
+                getattr(read, "camera_id", "?"),
+                getattr(read, "track_id", "?"),
+                type(exc).__name__,
+                exc,
+            )
+            result = ProcessResult(REJECTED, "malformed")
+        self.counts[result.outcome if result.outcome != REJECTED else f"rejected:{result.reason}"] += 1
+        return result
+
+    def _process(self, read: PlateRead) -> ProcessResult:
+        reason = self._check(read)
+        if reason:
+            return ProcessResult(REJECTED, reason)
+        text = normalise(read.text)
+        s = self.settings
+        if len(text) < s.min_length:
+            return ProcessResult(REJECTED, "empty_text" if not text else "too_short")
+        if len(text) > s.max_length:
+            return ProcessResult(REJECTED, "too_long")
+        region = read.region if read.region and read.matches_format else self.formats.region_of(text)
+        matches = (
+            None if isinstance(self.formats, NoFormats) and read.matches_format is None else bool(region)
+        )
+        if s.reject_format_mismatch and not matches:
+            return ProcessResult(REJECTED, "format_mismatch")
+        event_id = str(uuid.uuid4())
+        if s.dedup_enabled:
+            hit = self.dedup.check(
+                read.camera_id, text, read.last_seen_s, read.track_id, event_id, read.preview
+            )
+            if hit:
+                logger.debug(
+                    "camera=%s track=%s %s duplicates event %s (similarity %.2f, %.0f s ago)",
+                    read.camera_id,
+                    read.track_id,
+                    text,
+                    hit.event_id,
+                    hit.similarity,
+                    hit.age_s,
+                )
+                return ProcessResult(DEDUPLICATED, hit.event_id)
+        return ProcessResult(ACCEPTED, None, self._record(read, event_id, text, region, matches))
+
+    def _check(self, read: PlateRead) -> str | None:
+        if not isinstance(read.text, str) or not read.text.strip():
+            return "empty_text"
+        if len(read.text) > self.settings.max_raw_text_chars:
+            return "oversize_text"
+        if not _finite(read.confidence) or not 0.0 <= read.confidence <= 1.0:
+            return "invalid_confidence"
+        if read.confidence < self.settings.min_confidence:
+            return "low_confidence"
+        if not isinstance(read.camera_id, str) or not read.camera_id:
+            return "missing_camera"
+        if not _finite(read.first_seen_s) or not _finite(read.last_seen_s):
+            return "invalid_timestamp"
+        if len(read.plate_bbox) != 4 or not all(_finite(v) for v in read.plate_bbox):
+            return "invalid_bbox"
+        return None
+
+    def _record(
+        self, read: PlateRead, event_id: str, text: str, region: str | None, matches: bool | None
+    ) -> dict[str, Any]:
+        now = self.clock()
+        x1, y1, x2, y2 = (float(v) for v in read.plate_bbox)
+        candidates = [
+            {"text": c.text, "confidence": float(c.confidence)}
+            for c in read.candidates
+            if isinstance(c.text, str) and _finite(c.confidence)
+        ][: self.settings.max_candidates]
+        quality = float(read.quality_score) if _finite(read.quality_score) else None
+        return {
+            "event_id": event_id,
+            "captured_at": _ms(read.first_seen_s),
+            "published_at": _ms(now),
+            "camera_id": read.camera_id,
+            "track_id": int(read.track_id),
+            "preview": bool(read.preview),
+            "plate": {
+                "text": read.text,
+                "normalized_text": text,
+                "confidence": float(read.confidence),
+                "region": region,
+                "matches_format": matches,
+                "candidates": candidates,
+                "char_confidences": [float(c) if _finite(c) else 0.0 for c in read.char_confidences],
+            },
+            "vehicle": {"type": read.vehicle_type, "make": None, "model": None, "color": None}
+            if read.vehicle_type
+            else None,
+            "bbox": {"x1": x1, "y1": y1, "x2": x2, "y2": y2},
+            "images": {"plate_url": None, "vehicle_url": None, "frame_url": None},
+            "latency_ms": max(0, int((now - read.last_seen_s) * 1000)),
+            "node": {"site": self.site, "host": self.host},
+            "extras": {
+                "roi": None,
+                "direction": read.direction,
+                "quality_score": quality,
+                "frame_number": int(read.frame_number) if _finite(read.frame_number) else None,
+                "read_count": int(read.read_count) if _finite(read.read_count) else 1,
+            },
+        }

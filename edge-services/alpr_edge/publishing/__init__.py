@@ -1,0 +1,29 @@
+"""Edge delivery: SQLite outbox -> Kafka (Avro/JSON), crops to MinIO, edge metrics; ``build_sink(cfg)``."""
+
+from .delivery import DeliveryService, Envelope, SubmitResult, producer_config
+from .encoding import AvroEncoder, JsonEncoder, RegistryUnavailable, make_encoder
+from .images import ImageStorageService, minio_client
+from .metrics import EdgeMetrics
+from .outbox import NewRow, OutboxFullError, OutboxRow, SqliteOutbox
+from .sink import DeliverySink, build_sink, wait_delivered
+
+__all__ = [
+    "AvroEncoder",
+    "DeliveryService",
+    "DeliverySink",
+    "EdgeMetrics",
+    "Envelope",
+    "ImageStorageService",
+    "JsonEncoder",
+    "NewRow",
+    "OutboxFullError",
+    "OutboxRow",
+    "RegistryUnavailable",
+    "SqliteOutbox",
+    "SubmitResult",
+    "build_sink",
+    "make_encoder",
+    "minio_client",
+    "producer_config",
+    "wait_delivered",
+]

@@ -1,0 +1,332 @@
+"""Outbox forwarding: events are stored, then produced; a delivery thread settles reports and drains.
+
+``submit(envelopes)`` encodes the records, writes them to the outbox in one transaction and hands them
+to the producer at once (live events are never queued behind a backlog). The delivery thread polls the
+producer, deletes acknowledged rows in batches, puts failed or expired ones back in line, and drains
+older rows oldest first at ``drain_max_events_per_s``. A fatal producer error rebuilds the producer and
+re-sends everything still in the outbox (duplicates, if any, carry the same ``event_id``).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from functools import partial
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException, Producer
+
+from alpr_common.serde import SerdeError
+
+from .encoding import Encoder, RegistryUnavailable, record_to_json
+from .metrics import EdgeMetrics
+from .outbox import NewRow, OutboxFullError, OutboxRow, SqliteOutbox
+from .settings import OutboxSettings, PublisherSettings
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """A record to deliver: ``schema`` names schemas/<schema>.avsc; ``key`` is the Kafka key (camera_id)."""
+
+    event_id: str
+    topic: str
+    schema: str
+    key: str | None
+    record: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class SubmitResult:
+    stored: int
+    invalid: int = 0
+    refused: int = 0
+
+
+def producer_config(client_conf: dict[str, str], s: PublisherSettings) -> dict[str, Any]:
+    """librdkafka settings of the edge producer: idempotent, acks=all, compressed, batched."""
+    conf: dict[str, Any] = dict(client_conf)
+    conf.update(
+        {
+            "enable.idempotence": True,
+            "acks": "all",
+            "compression.type": s.compression_type,
+            "linger.ms": s.linger_ms,
+            "batch.num.messages": s.batch_num_messages,
+            "message.timeout.ms": s.message_timeout_ms,
+            "queue.buffering.max.messages": s.queue_buffering_max_messages,
+            "reconnect.backoff.max.ms": 5000,
+        }
+    )
+    conf.update(s.extra_config)
+    return conf
+
+
+class DeliveryService:
+    """Store-and-forward from :class:`SqliteOutbox` to Kafka. ``kafka_conf`` None: store only (said once)."""
+
+    def __init__(
+        self,
+        outbox: SqliteOutbox,
+        encoder: Encoder,
+        settings: OutboxSettings | None = None,
+        publisher: PublisherSettings | None = None,
+        kafka_conf: dict[str, str] | None = None,
+        metrics: EdgeMetrics | None = None,
+        producer_factory: Callable[[dict], Any] = Producer,
+    ):
+        self.outbox, self.encoder = outbox, encoder
+        self.settings = settings or OutboxSettings()
+        self.publisher = publisher or PublisherSettings()
+        self.metrics = metrics or EdgeMetrics()
+        self._factory = producer_factory
+        self._conf = (
+            None
+            if kafka_conf is None
+            else {**producer_config(kafka_conf, self.publisher), "error_cb": self._on_error}
+        )
+        self._lock = threading.Lock()
+        self._in_flight: set[int] = set()
+        self._acked: list[tuple[int, str]] = []
+        self._failed: list[tuple[int, str]] = []
+        self._cursor = 0
+        self._tokens = 0.0
+        self._fatal = False
+        self.connected = self._conf is not None
+        self.acked_total = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._producer = self._factory(self._conf) if self._conf else None
+        if self._producer is None:
+            logger.warning(
+                "Kafka publishing is not configured: events stay in the outbox %s (and the CSV log) "
+                "until a run with Kafka enabled sends them",
+                outbox.path,
+            )
+
+    # -- live path -------------------------------------------------------------------------------------
+    def submit(self, envelopes: Sequence[Envelope]) -> SubmitResult:
+        rows, invalid = self._encode_all(envelopes)
+        try:
+            stored = self.outbox.add(rows)
+        except OutboxFullError:
+            self.metrics.outbox_dropped.labels("refuse_new").inc(len(rows))
+            return SubmitResult(0, invalid, len(rows))
+        if self._producer is not None and stored:
+            self._produce_live(stored)
+        return SubmitResult(len(stored), invalid)
+
+    def _encode_all(self, envelopes: Sequence[Envelope]) -> tuple[list[NewRow], int]:
+        rows: list[NewRow] = []
+        invalid = 0
+        for env in envelopes:
+            key = env.key.encode() if env.key is not None else None
+            try:
+                value, encoded = self.encoder.encode(env.schema, env.record, env.topic), True
+            except RegistryUnavailable as exc:
+                logger.warning(
+                    "event %s kept as JSON in the outbox until the registry answers: %s", env.event_id, exc
+                )
+                value, encoded = record_to_json(env.record), False
+            except SerdeError as exc:
+                invalid += 1
+                self.metrics.events.labels("rejected", "invalid_record").inc()
+                logger.error(
+                    "event %s for %s refused, it breaks the schema: %s", env.event_id, env.topic, exc
+                )
+                continue
+            rows.append(NewRow(env.event_id, env.topic, env.schema, key, value, encoded))
+        return rows, invalid
+
+    def _produce_live(self, stored: list[OutboxRow]) -> None:
+        with self._lock:
+            caught_up = self._cursor >= stored[0].id - 1
+            if len(self._in_flight) + len(stored) > self._in_flight_limit():
+                return  # the drain sends them when room is back
+            sent = 0
+            for row in stored:
+                if not row.encoded or not self._produce(row):
+                    break
+                sent += 1
+            if caught_up and sent == len(stored):
+                self._cursor = stored[-1].id
+
+    def _in_flight_limit(self) -> int:
+        return self.publisher.max_in_flight_events if self.connected else self.settings.drain_batch_size
+
+    def _produce(self, row: OutboxRow) -> bool:
+        """Hand one row to librdkafka (caller holds the lock); False when its queue is full."""
+        assert self._producer is not None
+        self._in_flight.add(row.id)
+        try:
+            self._producer.produce(
+                row.topic, value=row.value, key=row.key, on_delivery=partial(self._on_delivery, row.id)
+            )
+        except BufferError:
+            self._in_flight.discard(row.id)
+            return False
+        except KafkaException as exc:
+            self._in_flight.discard(row.id)
+            logger.error("cannot produce event %s to %s: %s", row.event_id, row.topic, exc)
+            return False
+        return True
+
+    # -- callbacks (run inside producer.poll/flush) ----------------------------------------------------
+    def _on_delivery(self, row_id: int, err: KafkaError | None, msg: Any) -> None:
+        if err is None:
+            self._acked.append((row_id, msg.topic()))
+        else:
+            self._failed.append((row_id, err.name()))
+
+    def _on_error(self, err: KafkaError) -> None:
+        if err.code() == KafkaError._ALL_BROKERS_DOWN:
+            if self.connected:
+                logger.warning("Kafka unreachable (%s): events wait in the outbox", err.str())
+            self.connected = False
+        if err.fatal():
+            logger.error("fatal producer error %s: the producer will be rebuilt", err.str())
+            self._fatal = True
+
+    # -- delivery thread ------------------------------------------------------------------------------
+    def start(self) -> DeliveryService:
+        if self._thread is None:
+            self._thread = threading.Thread(target=self._run, name="alpr-delivery", daemon=True)
+            self._thread.start()
+        return self
+
+    def _run(self) -> None:
+        last = time.monotonic()
+        gauges_at = 0.0
+        while not self._stop.is_set():
+            if self._producer is not None:
+                self._producer.poll(self.settings.poll_interval_s)
+                self._settle()
+                now = time.monotonic()
+                self._drain(now - last)
+                last = now
+                if self._fatal:
+                    self._rebuild()
+            else:
+                self._stop.wait(self.settings.poll_interval_s * 10)
+            if time.monotonic() - gauges_at >= 1.0:
+                gauges_at = time.monotonic()
+                self.update_gauges()
+
+    def _settle(self) -> None:
+        """Delete acknowledged rows (batched), then put failed ones back in line for the drain."""
+        acked, self._acked = self._acked, []
+        failed, self._failed = self._failed, []
+        step = self.settings.ack_batch_size
+        for i in range(0, len(acked), step):
+            chunk = acked[i : i + step]
+            self.outbox.delete(row_id for row_id, _ in chunk)
+            for _, topic in chunk:
+                self.metrics.published.labels(topic).inc()
+        with self._lock:
+            self._in_flight.difference_update(row_id for row_id, _ in acked)
+            self.acked_total += len(acked)
+            if acked and not self.connected:
+                logger.info("Kafka reachable again: delivering the outbox (%d event(s))", self.outbox.depth)
+            self.connected = self.connected or bool(acked)
+            if failed:
+                self._in_flight.difference_update(row_id for row_id, _ in failed)
+                self._cursor = min(self._cursor, min(row_id for row_id, _ in failed) - 1)
+        for row_id, error in failed[:1]:
+            logger.warning(
+                "delivery of outbox row %d failed (%s) and %d more: kept, will be sent again",
+                row_id,
+                error,
+                len(failed) - 1,
+            )
+        for _, error in failed:
+            self.metrics.delivery_failures.labels(error).inc()
+
+    def _drain(self, dt_s: float) -> None:
+        rate = self.settings.drain_max_events_per_s
+        self._tokens = min(self._tokens + rate * dt_s, max(rate * 0.1, 1.0))
+        with self._lock:
+            budget = min(
+                int(self._tokens),
+                self.settings.drain_batch_size,
+                self._in_flight_limit() - len(self._in_flight),
+            )
+            if budget <= 0:
+                return
+            rows = self.outbox.fetch_after(self._cursor, budget)
+            for row in rows:
+                if row.id in self._in_flight:
+                    self._cursor = row.id
+                    continue
+                if not row.encoded:
+                    encoded = self._encode_stored(row)
+                    if encoded is None:
+                        break
+                    row = encoded
+                if not self._produce(row):
+                    break
+                self._cursor = row.id
+                self._tokens -= 1
+
+    def _encode_stored(self, row: OutboxRow) -> OutboxRow | None:
+        """Encode a row kept as JSON; None (stop draining) while the registry is still unreachable."""
+        try:
+            value = self.encoder.encode(row.schema, json.loads(row.value), row.topic)
+        except RegistryUnavailable:
+            return None
+        except (SerdeError, ValueError) as exc:
+            logger.error("outbox event %s can never be encoded, removed: %s", row.event_id, exc)
+            self.outbox.delete([row.id])
+            self._cursor = row.id
+            return None
+        self.outbox.replace_value(row.id, value)
+        return OutboxRow(row.id, row.event_id, row.topic, row.schema, row.key, value, True, row.created_at)
+
+    def _rebuild(self) -> None:
+        with self._lock:
+            self._fatal = False
+            self._producer = self._factory(self._conf)
+            self._in_flight.clear()
+            self._acked, self._failed = [], []
+            self._cursor = 0
+        logger.warning("producer rebuilt: re-sending the %d event(s) of the outbox", self.outbox.depth)
+
+    # -- state and shutdown ------------------------------------------------------------------------------
+    def update_gauges(self) -> None:
+        self.metrics.outbox_depth.set(self.outbox.depth)
+        self.metrics.outbox_oldest_age.set(self.outbox.oldest_age_s())
+        self.metrics.in_flight.set(len(self._in_flight))
+        self.metrics.kafka_connected.set(1 if self.connected else 0)
+        self.metrics.outbox_dropped.labels(self.outbox.full_policy)  # present at 0
+
+    def in_flight(self) -> int:
+        return len(self._in_flight)
+
+    def wait_empty(self, timeout_s: float) -> bool:
+        """Block until every stored event is acknowledged (True) or ``timeout_s`` passes (False)."""
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            if self.outbox.depth == 0 and not self._in_flight:
+                return True
+            time.sleep(0.05)
+        return self.outbox.depth == 0
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        """Stop the thread, give in-flight events ``timeout_s`` to be acknowledged; the rest stays stored."""
+        self._stop.set()
+        if self._thread is not None:
+            self._thread.join(timeout=timeout_s + 5)
+        if self._producer is not None:
+            self._producer.flush(timeout_s)
+            self._settle()
+        self.update_gauges()
+        logger.info(
+            "delivery closed: %d event(s) acknowledged, %d left in the outbox",
+            self.acked_total,
+            self.outbox.depth,
+        )
+        self.outbox.close()

@@ -1,0 +1,116 @@
+"""Record encoders: Avro in the Confluent wire format with schema ids cached per topic, or JSON.
+
+The schema id of ``<topic>-value`` is looked up once (or registered when ``auto_register``) and kept,
+so a registry outage after the first event of a topic does not stop publishing. Before that first
+lookup succeeds, :class:`RegistryUnavailable` tells the caller to keep the record as JSON and retry.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import struct
+import threading
+from datetime import datetime
+from typing import Any, Protocol
+
+import fastavro
+from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
+from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+from alpr_common.schemas import parsed_schema, schema_str, subject_for_topic
+from alpr_common.serde import RecordSerde, SerdeError
+
+logger = logging.getLogger(__name__)
+
+_HEADER = struct.Struct(">bI")
+
+
+class RegistryUnavailable(RuntimeError):
+    """The schema id of a topic is not known yet and the registry cannot be reached."""
+
+
+class Encoder(Protocol):
+    def encode(self, schema: str, record: dict[str, Any], topic: str) -> bytes: ...
+
+
+def _json_default(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return int(value.timestamp() * 1000)
+    raise TypeError(f"{type(value).__name__} is not JSON serialisable")
+
+
+def record_to_json(record: dict[str, Any]) -> bytes:
+    """Compact JSON of a record (timestamps as epoch milliseconds), for rows kept before encoding."""
+    return json.dumps(record, default=_json_default, separators=(",", ":")).encode()
+
+
+class AvroEncoder:
+    """Confluent wire format: magic byte 0, 4-byte schema id, schemaless Avro body (fastavro)."""
+
+    def __init__(self, registry: SchemaRegistryClient, auto_register: bool = False, validate: bool = True):
+        self.registry = registry
+        self.auto_register = auto_register
+        self.validate = validate
+        self._ids: dict[tuple[str, str], int] = {}
+        self._lock = threading.Lock()
+
+    def schema_id(self, schema: str, topic: str) -> int:
+        key = (schema, topic)
+        found = self._ids.get(key)
+        if found is not None:
+            return found
+        with self._lock:
+            subject = subject_for_topic(topic)
+            try:
+                if self.auto_register:
+                    found = self.registry.register_schema(subject, Schema(schema_str(schema), "AVRO"))
+                else:
+                    found = self.registry.lookup_schema(subject, Schema(schema_str(schema), "AVRO")).schema_id
+            except SchemaRegistryError as exc:
+                if exc.http_status_code in (404, 409, 422):
+                    raise SerdeError(f"schema {schema} is not registered under {subject}: {exc}") from None
+                raise RegistryUnavailable(f"schema registry error for {subject}: {exc}") from None
+            except Exception as exc:  # network errors (httpx) while the registry is down
+                raise RegistryUnavailable(f"schema registry unreachable for {subject}: {exc}") from None
+            assert found is not None
+            self._ids[key] = found
+            logger.info("schema %s for topic %s has id %s (cached)", schema, topic, found)
+            return found
+
+    def encode(self, schema: str, record: dict[str, Any], topic: str) -> bytes:
+        parsed = parsed_schema(schema)
+        if self.validate:
+            try:
+                fastavro.validation.validate(record, parsed, raise_errors=True)
+            except fastavro.validation.ValidationError as exc:
+                raise SerdeError(f"record does not match schema {schema}: {exc}") from None
+        schema_id = self.schema_id(schema, topic)
+        buf = io.BytesIO()
+        buf.write(_HEADER.pack(0, schema_id))
+        try:
+            fastavro.schemaless_writer(buf, parsed, record)
+        except (ValueError, TypeError, KeyError, AttributeError) as exc:
+            raise SerdeError(f"record does not match schema {schema}: {exc}") from None
+        return buf.getvalue()
+
+
+class JsonEncoder:
+    """UTF-8 JSON of the same records, validated against the same schemas (RecordSerde JSON mode)."""
+
+    def __init__(self) -> None:
+        self._serdes: dict[str, RecordSerde] = {}
+
+    def encode(self, schema: str, record: dict[str, Any], topic: str) -> bytes:
+        serde = self._serdes.get(schema)
+        if serde is None:
+            serde = self._serdes[schema] = RecordSerde(schema, use_avro=False)
+        return serde.serialize(record, topic)
+
+
+def make_encoder(use_avro: bool, registry_url: str, auto_register: bool = False) -> Encoder:
+    if not use_avro:
+        return JsonEncoder()
+    registry = SchemaRegistryClient({"url": registry_url, "timeout": 5, "max.retries": 1})
+    return AvroEncoder(registry, auto_register=auto_register)
