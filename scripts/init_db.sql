@@ -123,11 +123,15 @@ $$;
 -- plate_events_hourly: events per camera and hour. A continuous aggregate under TimescaleDB
 -- (refreshed every 30 minutes); a plain view with the same columns otherwise, so dashboards and the
 -- query API read the same relation either way. WITH NO DATA because a continuous aggregate cannot
--- be materialised inside the transaction of a DO block; the policy fills it.
+-- be materialised inside the transaction of a DO block; the policy fills it. Plain aggregates only
+-- (no FILTER/DISTINCT), which continuous aggregates accept in every TimescaleDB 2.x.
 DO $$
 BEGIN
     IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'timescaledb') THEN
-        IF NOT EXISTS (SELECT 1 FROM pg_class WHERE relname = 'plate_events_hourly') THEN
+        IF NOT EXISTS (SELECT 1 FROM timescaledb_information.continuous_aggregates
+                       WHERE view_name = 'plate_events_hourly') THEN
+            -- The plain view of a database that got TimescaleDB later.
+            DROP VIEW IF EXISTS plate_events_hourly;
             EXECUTE $cagg$
                 CREATE MATERIALIZED VIEW plate_events_hourly
                 WITH (timescaledb.continuous) AS
@@ -136,7 +140,7 @@ BEGIN
                        count(*)                                   AS events,
                        avg(plate_confidence)                      AS avg_confidence,
                        avg(latency_ms)                            AS avg_latency_ms,
-                       count(*) FILTER (WHERE matches_format)     AS matching_format
+                       sum(CASE WHEN matches_format THEN 1 ELSE 0 END) AS matching_format
                 FROM plate_events
                 GROUP BY bucket, camera_id
                 WITH NO DATA
@@ -147,14 +151,14 @@ BEGIN
                                                 end_offset => INTERVAL '1 hour',
                                                 schedule_interval => INTERVAL '30 minutes',
                                                 if_not_exists => TRUE);
-    ELSIF NOT EXISTS (SELECT 1 FROM pg_class WHERE relname = 'plate_events_hourly' AND relkind <> 'v') THEN
+    ELSE
         CREATE OR REPLACE VIEW plate_events_hourly AS
         SELECT date_trunc('hour', captured_at)                AS bucket,
                camera_id,
                count(*)                                       AS events,
                avg(plate_confidence)                          AS avg_confidence,
                avg(latency_ms)                                AS avg_latency_ms,
-               count(*) FILTER (WHERE matches_format)         AS matching_format
+               sum(CASE WHEN matches_format THEN 1 ELSE 0 END) AS matching_format
         FROM plate_events
         GROUP BY 1, 2;
     END IF;
