@@ -25,12 +25,28 @@ def _not_built(prog: str, argv: list[str] | None) -> int:
     return 1
 
 
+def _run_consumer(prog: str, argv: list[str] | None, service: str) -> int:
+    """Load and validate the config, then run one consumer until SIGTERM/SIGINT (alpr_core.runtime)."""
+    import importlib
+
+    from .runtime.logs import configure_logging
+
+    cfg = _entry(prog, argv)
+    configure_logging(cfg.logging)
+    runner = importlib.import_module(f"alpr_core.{service}.service").build_runner(cfg)
+    runner.metrics.serve(runner.settings.metrics_port)
+    runner.run()
+    return 0
+
+
 def storage_main(argv: list[str] | None = None) -> int:
-    return _not_built("alpr-storage-consumer", argv)
+    """alpr-storage-consumer: plate events -> PostgreSQL/TimescaleDB (metrics :8002)."""
+    return _run_consumer("alpr-storage-consumer", argv, "storage")
 
 
 def search_main(argv: list[str] | None = None) -> int:
-    return _not_built("alpr-search-consumer", argv)
+    """alpr-search-consumer: plate events -> OpenSearch monthly indices (metrics :8004)."""
+    return _run_consumer("alpr-search-consumer", argv, "search")
 
 
 def alert_main(argv: list[str] | None = None) -> int:
@@ -47,11 +63,13 @@ def alert_main(argv: list[str] | None = None) -> int:
 
 
 def dlq_main(argv: list[str] | None = None) -> int:
-    return _not_built("alpr-dlq-consumer", argv)
+    """alpr-dlq-consumer: alpr.dlq -> dlq_messages, counts by error type (metrics :8005)."""
+    return _run_consumer("alpr-dlq-consumer", argv, "dlq")
 
 
 def metrics_main(argv: list[str] | None = None) -> int:
-    return _not_built("alpr-metrics-consumer", argv)
+    """alpr-metrics-consumer: alpr.metrics -> Prometheus gauges by site/host/camera on :8006."""
+    return _run_consumer("alpr-metrics-consumer", argv, "metrics")
 
 
 def api_main(argv: list[str] | None = None) -> int:

@@ -37,8 +37,24 @@ from .sink import BatchSink
 from .validation import plate_event_validator
 
 __all__ = [
-    "AvroRegistryDecoder", "BatchSink", "ConsumerMetrics", "ConsumerRunner", "DeadLetter", "Decoder",
-    "DeserializationError", "DlqPublisher", "JsonDecoder", "PermanentDecodeError", "PermanentRecordError",
-    "RawDecoder", "Record", "TransientDecodeError", "TransientSinkError", "UnknownSchemaError",
-    "ValidationError", "consumer_config", "make_decoder", "plate_event_validator",
+    "AvroRegistryDecoder",
+    "BatchSink",
+    "ConsumerMetrics",
+    "ConsumerRunner",
+    "DeadLetter",
+    "Decoder",
+    "DeserializationError",
+    "DlqPublisher",
+    "JsonDecoder",
+    "PermanentDecodeError",
+    "PermanentRecordError",
+    "RawDecoder",
+    "Record",
+    "TransientDecodeError",
+    "TransientSinkError",
+    "UnknownSchemaError",
+    "ValidationError",
+    "consumer_config",
+    "make_decoder",
+    "plate_event_validator",
 ]

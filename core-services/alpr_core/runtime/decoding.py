@@ -83,8 +83,9 @@ class AvroRegistryDecoder:
     def decode(self, raw: bytes | None, topic: str) -> dict[str, Any] | None:
         if not raw or len(raw) < 6 or raw[0] != MAGIC_BYTE:
             first = raw[0] if raw else None
-            raise DeserializationError(f"not Confluent Avro wire format on {topic} (first byte {first!r}, "
-                                       f"{len(raw or b'')} bytes)")
+            raise DeserializationError(
+                f"not Confluent Avro wire format on {topic} (first byte {first!r}, {len(raw or b'')} bytes)"
+            )
         writer = self._writer_schema(int.from_bytes(raw[1:5], "big"))
         try:
             if writer is None:
@@ -92,8 +93,9 @@ class AvroRegistryDecoder:
             else:
                 record = fastavro.schemaless_reader(io.BytesIO(raw[5:]), writer, self._reader)
         except Exception as exc:  # fastavro raises EOFError, ValueError, UnicodeDecodeError... on garbage
-            raise DeserializationError(f"cannot decode {self._schema_name} from {topic}: "
-                                       f"{type(exc).__name__}: {exc}") from None
+            raise DeserializationError(
+                f"cannot decode {self._schema_name} from {topic}: {type(exc).__name__}: {exc}"
+            ) from None
         if not isinstance(record, dict):
             raise DeserializationError(f"decoded {self._schema_name} from {topic} is not a record")
         _validate(self._validator, record)
@@ -129,8 +131,9 @@ class RawDecoder:
         return None
 
 
-def make_decoder(schema_name: str | None, use_avro: bool, registry_url: str,
-                 validator: Validator | None = None) -> Decoder:
+def make_decoder(
+    schema_name: str | None, use_avro: bool, registry_url: str, validator: Validator | None = None
+) -> Decoder:
     """The decoder for a consumer: raw when ``schema_name`` is None, else Avro or JSON."""
     if schema_name is None:
         return RawDecoder()

@@ -24,8 +24,16 @@ H_GROUP = "dlq.consumer.group"
 H_ERROR_CLASS = "dlq.error.class"
 H_ERROR_MESSAGE = "dlq.error.message"
 H_FAILED_AT = "dlq.failed.at"
-DLQ_HEADERS = (H_TOPIC, H_PARTITION, H_OFFSET, H_TIMESTAMP, H_GROUP, H_ERROR_CLASS, H_ERROR_MESSAGE,
-               H_FAILED_AT)
+DLQ_HEADERS = (
+    H_TOPIC,
+    H_PARTITION,
+    H_OFFSET,
+    H_TIMESTAMP,
+    H_GROUP,
+    H_ERROR_CLASS,
+    H_ERROR_MESSAGE,
+    H_FAILED_AT,
+)
 MAX_MESSAGE_CHARS = 2000
 
 
@@ -57,8 +65,14 @@ def dlq_headers(letter: DeadLetter, group_id: str) -> list[tuple[str, bytes]]:
 class DlqPublisher:
     """Produces dead letters with acks=all and idempotence; ``publish`` returns once they are durable."""
 
-    def __init__(self, client_config: dict[str, str], topic: str, group_id: str, timeout_s: float = 30.0,
-                 producer: Any = None):
+    def __init__(
+        self,
+        client_config: dict[str, str],
+        topic: str,
+        group_id: str,
+        timeout_s: float = 30.0,
+        producer: Any = None,
+    ):
         self.topic = topic
         self._group_id = group_id
         self._timeout_s = timeout_s
@@ -76,10 +90,20 @@ class DlqPublisher:
 
         for letter in letters:
             rec = letter.record
-            logger.warning("dead letter %s -> %s: %s: %s", rec.coordinates, self.topic, letter.error_type,
-                           letter.message[:300])
-            self._producer.produce(self.topic, value=rec.raw, key=rec.key,
-                                   headers=dlq_headers(letter, self._group_id), on_delivery=on_delivery)
+            logger.warning(
+                "dead letter %s -> %s: %s: %s",
+                rec.coordinates,
+                self.topic,
+                letter.error_type,
+                letter.message[:300],
+            )
+            self._producer.produce(
+                self.topic,
+                value=rec.raw,
+                key=rec.key,
+                headers=dlq_headers(letter, self._group_id),
+                on_delivery=on_delivery,
+            )
         remaining = self._producer.flush(self._timeout_s)
         if remaining or errors:
             raise TransientSinkError(f"DLQ {self.topic}: {remaining} undelivered, errors: {errors[:3]}")

@@ -31,8 +31,10 @@ class PermanentRecordError(Exception):
     """
 
     def __init__(self, failures: Sequence[tuple[Record, str]]):
-        super().__init__(f"{len(failures)} record(s) can never be written: "
-                         + "; ".join(reason for _, reason in failures[:3]))
+        super().__init__(
+            f"{len(failures)} record(s) can never be written: "
+            + "; ".join(reason for _, reason in failures[:3])
+        )
         self.failures = list(failures)
 
 

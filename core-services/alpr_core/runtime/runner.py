@@ -38,25 +38,49 @@ logger = logging.getLogger(__name__)
 
 def consumer_config(kafka: KafkaSettings, settings: ConsumerSettings) -> dict[str, Any]:
     """librdkafka settings: manual offset store after each flush, commits driven by the runner."""
-    return {**kafka.client_config(), "group.id": settings.group_id, "enable.auto.commit": True,
-            "enable.auto.offset.store": False, "auto.offset.reset": settings.auto_offset_reset,
-            "session.timeout.ms": 30000, "max.poll.interval.ms": 300000,
-            "queued.max.messages.kbytes": 65536, "fetch.wait.max.ms": 100}
+    return {
+        **kafka.client_config(),
+        "group.id": settings.group_id,
+        "enable.auto.commit": True,
+        "enable.auto.offset.store": False,
+        "auto.offset.reset": settings.auto_offset_reset,
+        "session.timeout.ms": 30000,
+        "max.poll.interval.ms": 300000,
+        "queued.max.messages.kbytes": 65536,
+        "fetch.wait.max.ms": 100,
+    }
 
 
 def to_record(msg: Message, value: dict[str, Any] | None) -> Record:
-    return Record(topic=msg.topic(), partition=msg.partition(), offset=msg.offset(),
-                  timestamp_ms=msg.timestamp()[1] if msg.timestamp()[0] else None, key=msg.key(),
-                  raw=msg.value() or b"", value=value, headers=tuple(msg.headers() or ()))
+    return Record(
+        topic=msg.topic(),
+        partition=msg.partition(),
+        offset=msg.offset(),
+        timestamp_ms=msg.timestamp()[1] if msg.timestamp()[0] else None,
+        key=msg.key(),
+        raw=msg.value() or b"",
+        value=value,
+        headers=tuple(msg.headers() or ()),
+    )
 
 
 class ConsumerRunner:
     """Runs one consumer group member until stopped. See the module docstring for the guarantees."""
 
-    def __init__(self, name: str, settings: ConsumerSettings, kafka: KafkaSettings, sink: BatchSink,
-                 topics: Sequence[str], decoder: Decoder, *, dlq: DlqPublisher | None = None,
-                 metrics: ConsumerMetrics | None = None, consumer: Any = None,
-                 clock: Callable[[], float] = time.monotonic):
+    def __init__(
+        self,
+        name: str,
+        settings: ConsumerSettings,
+        kafka: KafkaSettings,
+        sink: BatchSink,
+        topics: Sequence[str],
+        decoder: Decoder,
+        *,
+        dlq: DlqPublisher | None = None,
+        metrics: ConsumerMetrics | None = None,
+        consumer: Any = None,
+        clock: Callable[[], float] = time.monotonic,
+    ):
         self.name = name
         self.settings = settings
         self._sink = sink
@@ -64,8 +88,12 @@ class ConsumerRunner:
         self._decoder = decoder
         self._clock = clock
         self.metrics = metrics or ConsumerMetrics(name)
-        self._dlq = dlq or DlqPublisher(kafka.client_config(), kafka.topics.dlq.name, settings.group_id,
-                                        timeout_s=settings.batch_timeout_s)
+        self._dlq = dlq or DlqPublisher(
+            kafka.client_config(),
+            kafka.topics.dlq.name,
+            settings.group_id,
+            timeout_s=settings.batch_timeout_s,
+        )
         self._consumer = consumer or Consumer(consumer_config(kafka, settings))
         self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{name}-sink")
         self._stop = threading.Event()
@@ -82,15 +110,17 @@ class ConsumerRunner:
 
     def run(self) -> None:
         self._install_signal_handlers()
-        self._consumer.subscribe(self._topics, on_assign=self._on_assign, on_revoke=self._on_revoke,
-                                 on_lost=self._on_lost)
+        self._consumer.subscribe(
+            self._topics, on_assign=self._on_assign, on_revoke=self._on_revoke, on_lost=self._on_lost
+        )
         logger.info("%s-consumer: group %s subscribed to %s", self.name, self.settings.group_id, self._topics)
         try:
             while not self._stop.is_set():
                 self.step()
             if self._pending:
-                logger.info("%s-consumer: stopping, flushing the last %d message(s)", self.name,
-                            len(self._pending))
+                logger.info(
+                    "%s-consumer: stopping, flushing the last %d message(s)", self.name, len(self._pending)
+                )
                 self._flush(retry=False)
         finally:
             self._close()
@@ -105,8 +135,10 @@ class ConsumerRunner:
             return
         want = max(1, self.settings.batch_size - len(self._pending))
         self._add(self._consumer.consume(num_messages=want, timeout=self.settings.poll_timeout_s))
-        if self._pending and (len(self._pending) >= self.settings.batch_size
-                              or self._clock() - self._first_at >= self.settings.flush_interval_s):
+        if self._pending and (
+            len(self._pending) >= self.settings.batch_size
+            or self._clock() - self._first_at >= self.settings.flush_interval_s
+        ):
             self._flush(retry=True)
         self._update_lag()
 
@@ -172,8 +204,9 @@ class ConsumerRunner:
                 rejected = {id(rec) for rec, _ in exc.failures}
                 if not rejected & {id(rec) for rec in self._records}:
                     raise TransientSinkError(f"sink rejected records outside the batch: {exc}") from exc
-                self._letters.extend(DeadLetter(rec, "SinkRejectedError", reason)
-                                     for rec, reason in exc.failures)
+                self._letters.extend(
+                    DeadLetter(rec, "SinkRejectedError", reason) for rec, reason in exc.failures
+                )
                 self._records = [rec for rec in self._records if id(rec) not in rejected]
 
     def _call_sink(self, records: list[Record]) -> None:
@@ -182,8 +215,9 @@ class ConsumerRunner:
             future.result(timeout=self.settings.batch_timeout_s)
         except FutureTimeout:
             self.metrics.timeouts.labels(self.name).inc()
-            raise TransientSinkError(f"batch of {len(records)} not written within "
-                                     f"{self.settings.batch_timeout_s:.0f}s") from None
+            raise TransientSinkError(
+                f"batch of {len(records)} not written within {self.settings.batch_timeout_s:.0f}s"
+            ) from None
         except (TransientSinkError, PermanentRecordError):
             raise
         except Exception as exc:  # an unexpected sink failure: keep the batch, retry, make it visible
@@ -201,8 +235,12 @@ class ConsumerRunner:
         self.metrics.batch_latency.labels(self.name).observe(self._clock() - started)
         self.metrics.batch_size.labels(self.name).observe(len(self._pending))
         if self._attempt:
-            logger.info("%s-consumer: batch written after %d retr%s", self.name, self._attempt,
-                        "y" if self._attempt == 1 else "ies")
+            logger.info(
+                "%s-consumer: batch written after %d retr%s",
+                self.name,
+                self._attempt,
+                "y" if self._attempt == 1 else "ies",
+            )
         self._reset_batch()
         self._attempt = 0
         self._retry_at = None
@@ -217,11 +255,23 @@ class ConsumerRunner:
         first = self._pending[0] if self._pending else None
         where = f"{first.topic()}[{first.partition()}]@{first.offset()}" if first is not None else "-"
         if not retry:
-            logger.warning("%s-consumer: batch of %d from %s not written (%s); left uncommitted",
-                           self.name, len(self._pending), where, exc)
+            logger.warning(
+                "%s-consumer: batch of %d from %s not written (%s); left uncommitted",
+                self.name,
+                len(self._pending),
+                where,
+                exc,
+            )
             return
-        logger.warning("%s-consumer: batch of %d from %s failed (attempt %d: %s); partitions paused, "
-                       "retry in %.0fs", self.name, len(self._pending), where, self._attempt, exc, delay)
+        logger.warning(
+            "%s-consumer: batch of %d from %s failed (attempt %d: %s); partitions paused, retry in %.0fs",
+            self.name,
+            len(self._pending),
+            where,
+            self._attempt,
+            exc,
+            delay,
+        )
         self._retry_at = self._clock() + delay
         if not self._paused:
             self._set_paused(True)
@@ -244,8 +294,12 @@ class ConsumerRunner:
             self._consumer.store_offsets(offsets=offsets)
             self._consumer.commit(offsets=offsets, asynchronous=False)
         except KafkaException as exc:  # durable already; a lost commit only means a harmless redelivery
-            logger.warning("%s-consumer: commit of %s failed: %s", self.name,
-                           ", ".join(f"{tp.topic}[{tp.partition}]@{tp.offset}" for tp in offsets), exc)
+            logger.warning(
+                "%s-consumer: commit of %s failed: %s",
+                self.name,
+                ", ".join(f"{tp.topic}[{tp.partition}]@{tp.offset}" for tp in offsets),
+                exc,
+            )
 
     # -- group membership -------------------------------------------------------------------------
     def _on_assign(self, consumer: Any, partitions: list[TopicPartition]) -> None:
@@ -256,13 +310,20 @@ class ConsumerRunner:
     def _on_revoke(self, consumer: Any, partitions: list[TopicPartition]) -> None:
         logger.info("%s-consumer: revoking %s", self.name, _tps(partitions))
         if self._pending and not self._flush(retry=False):
-            logger.warning("%s-consumer: dropping %d unflushed message(s); the next owner reads them again",
-                           self.name, len(self._pending))
+            logger.warning(
+                "%s-consumer: dropping %d unflushed message(s); the next owner reads them again",
+                self.name,
+                len(self._pending),
+            )
         self._forget_batch()
 
     def _on_lost(self, consumer: Any, partitions: list[TopicPartition]) -> None:
-        logger.warning("%s-consumer: lost %s; %d unflushed message(s) will be redelivered", self.name,
-                       _tps(partitions), len(self._pending))
+        logger.warning(
+            "%s-consumer: lost %s; %d unflushed message(s) will be redelivered",
+            self.name,
+            _tps(partitions),
+            len(self._pending),
+        )
         self._forget_batch()
 
     def _forget_batch(self) -> None:

@@ -27,7 +27,8 @@ def plate_event_validator(max_future_skew_s: float = 300.0) -> Callable[[dict[st
         if captured.tzinfo is None:
             captured = captured.replace(tzinfo=timezone.utc)
         if captured > datetime.now(timezone.utc) + skew:
-            raise ValueError(f"event {record['event_id']}: captured_at {captured.isoformat()} "
-                             "is in the future")
+            raise ValueError(
+                f"event {record['event_id']}: captured_at {captured.isoformat()} is in the future"
+            )
 
     return validate

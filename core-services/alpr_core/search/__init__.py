@@ -1,0 +1,13 @@
+"""search-consumer: plate events from Kafka into OpenSearch monthly indices behind an alias."""
+
+from .documents import bulk_action, event_document, index_name, index_template, ism_policy
+from .sink import OpenSearchEventSink
+
+__all__ = [
+    "OpenSearchEventSink",
+    "bulk_action",
+    "event_document",
+    "index_name",
+    "index_template",
+    "ism_policy",
+]

@@ -1,0 +1,19 @@
+"""Wiring of the storage-consumer: plate events topic -> PostgresEventSink through the runtime."""
+
+from __future__ import annotations
+
+from ..config import CoreConfig
+from ..runtime import ConsumerRunner, make_decoder, plate_event_validator
+from .sink import PostgresEventSink
+
+
+def build_runner(cfg: CoreConfig) -> ConsumerRunner:
+    settings = cfg.storage_consumer
+    decoder = make_decoder(
+        "plate_event",
+        cfg.kafka.use_avro,
+        cfg.kafka.schema_registry_url,
+        plate_event_validator(settings.max_future_skew_s),
+    )
+    sink = PostgresEventSink(cfg.database, cfg.storage)
+    return ConsumerRunner("storage", settings, cfg.kafka, sink, [cfg.kafka.topics.plates.name], decoder)
