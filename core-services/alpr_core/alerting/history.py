@@ -1,0 +1,183 @@
+"""Alert history and fan-out: the `alerts` table, the alpr.alerts topic, and notification dead letters.
+
+The table is the idempotency guard: ``INSERT ... ON CONFLICT (event_id, rule_name) DO NOTHING`` means
+a redelivered event neither stores nor notifies twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from confluent_kafka import Producer
+
+from alpr_common.serde import RecordSerde
+
+from .alert import Alert
+from .config import ActionSpec
+
+logger = logging.getLogger(__name__)
+
+INSERT_SQL = """
+INSERT INTO alerts (event_id, rule_name, severity, plate, camera_id, captured_at, watchlist_id,
+                    explanation, channel_outcomes, created_at)
+VALUES (%s, %s, %s, %s, %s, %s, %s, %s::jsonb, %s::jsonb, %s)
+ON CONFLICT (event_id, rule_name) DO NOTHING
+RETURNING id
+"""
+OUTCOME_SQL = """
+UPDATE alerts SET channel_outcomes = channel_outcomes || jsonb_build_object(%s::text, %s::jsonb)
+WHERE event_id = %s AND rule_name = %s
+"""
+RECENT_SQL = """
+SELECT rule_name, plate, explanation->>'entry', explanation->>'match_type',
+       extract(epoch FROM now() - max(created_at))
+FROM alerts WHERE created_at > now() - make_interval(secs => %s)
+GROUP BY 1, 2, 3, 4
+"""
+
+
+class AlertStore:
+    """Writes alerts with a psycopg connection pool."""
+
+    def __init__(self, conninfo: str, min_size: int = 1, max_size: int = 4):
+        from psycopg_pool import ConnectionPool
+
+        self._pool = ConnectionPool(conninfo, min_size=min_size, max_size=max_size, open=True)
+
+    def insert(
+        self, alerts: Sequence[Alert], before_commit: Callable[[list[Alert]], None] = lambda _new: None
+    ) -> list[Alert]:
+        """Store ``alerts`` in one transaction; return those that were new (not already stored).
+
+        ``before_commit(new)`` runs inside the transaction (publishing to alpr.alerts): if it fails the
+        rows roll back, so a retried batch stores and publishes them again instead of skipping them.
+        """
+        new = []
+        with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            for a in alerts:
+                cur.execute(
+                    INSERT_SQL,
+                    (
+                        a.event_id,
+                        a.rule_name,
+                        a.severity,
+                        a.plate,
+                        a.camera_id,
+                        a.captured_at,
+                        a.explanation.entry_id,
+                        json.dumps(a.explanation.to_json()),
+                        json.dumps({c: {"status": "pending"} for c in a.channels}),
+                        a.created_at,
+                    ),
+                )
+                if cur.fetchone() is not None:
+                    new.append(a)
+            if new:
+                before_commit(new)
+        return new
+
+    def record_outcome(self, alert: Alert, channel: str, outcome: dict[str, Any]) -> None:
+        with self._pool.connection() as conn:
+            conn.execute(OUTCOME_SQL, (channel, json.dumps(outcome), alert.event_id, alert.rule_name))
+
+    def recent(self, horizon_s: float) -> list[tuple[str, str, str, str, float]]:
+        """(rule, plate, entry, match_type, age_s) of alerts younger than ``horizon_s`` (cooldown seeding)."""
+        with self._pool.connection() as conn:
+            return list(conn.execute(RECENT_SQL, (horizon_s,)).fetchall())
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+class AlertPublisher:
+    """Produces alert_event records to alpr.alerts (key: camera_id); ``publish`` waits for the acks."""
+
+    def __init__(
+        self,
+        client_config: dict[str, str],
+        topic: str,
+        serde: RecordSerde,
+        timeout_s: float = 30.0,
+        producer: Any = None,
+    ):
+        self.topic = topic
+        self._serde = serde
+        self._timeout_s = timeout_s
+        self._producer = producer or Producer(
+            {**client_config, "enable.idempotence": True, "acks": "all", "linger.ms": 2}
+        )
+
+    def publish(self, alerts: Sequence[Alert]) -> None:
+        errors: list[str] = []
+
+        def on_delivery(err: Any, _msg: Any) -> None:
+            if err is not None:
+                errors.append(str(err))
+
+        for a in alerts:
+            self._producer.produce(
+                self.topic,
+                key=a.camera_id.encode(),
+                value=self._serde.serialize(a.to_avro(), self.topic),
+                on_delivery=on_delivery,
+            )
+        remaining = self._producer.flush(self._timeout_s)
+        if remaining or errors:
+            raise RuntimeError(f"{self.topic}: {remaining} alert(s) unacknowledged, errors: {errors[:3]}")
+
+    def close(self) -> None:
+        self._producer.flush(self._timeout_s)
+
+
+class KafkaDeadLetters:
+    """A notification that failed for good goes to alpr.dlq: the JSON notification as the value, the
+    standard DLQ headers (runtime.dlq names) with error class NotificationError."""
+
+    def __init__(
+        self,
+        client_config: dict[str, str],
+        topic: str,
+        group_id: str,
+        source_topic: str,
+        producer: Any = None,
+        timeout_s: float = 10.0,
+    ):
+        self.topic = topic
+        self._group_id = group_id
+        self._source_topic = source_topic
+        self._timeout_s = timeout_s
+        self._producer = producer or Producer({**client_config, "acks": "all", "linger.ms": 0})
+
+    def send(self, alert: Alert, action: ActionSpec, error: str, attempts: int) -> None:
+        body = {
+            "alert": alert.to_payload(),
+            "channel": action.channel,
+            "action": action.model_dump(),
+            "error": error,
+            "attempts": attempts,
+        }
+        headers = [
+            ("dlq.original.topic", self._source_topic.encode()),
+            ("dlq.original.partition", b"-1"),
+            ("dlq.original.offset", b"-1"),
+            ("dlq.original.timestamp", str(int(alert.captured_at.timestamp() * 1000)).encode()),
+            ("dlq.consumer.group", self._group_id.encode()),
+            ("dlq.error.class", b"NotificationError"),
+            ("dlq.error.message", f"{action.channel}: {error}"[:2000].encode("utf-8", "replace")),
+            ("dlq.failed.at", str(int(time.time() * 1000)).encode()),
+            ("alpr.event_id", alert.event_id.encode()),
+            ("alpr.alert_id", alert.alert_id.encode()),
+            ("alpr.channel", action.channel.encode()),
+        ]
+        self._producer.produce(
+            self.topic, key=alert.event_id.encode(), value=json.dumps(body).encode(), headers=headers
+        )
+        if self._producer.flush(self._timeout_s):
+            raise RuntimeError(f"dead letter for alert {alert.alert_id} not acknowledged by {self.topic}")
+
+    def close(self) -> None:
+        self._producer.flush(self._timeout_s)

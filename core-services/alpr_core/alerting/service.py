@@ -1,0 +1,148 @@
+"""Wiring of `alpr-alert-engine`: rules, channels, history, dispatcher and the consumer runtime."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from prometheus_client import REGISTRY, CollectorRegistry
+
+from alpr_common.config import resolve_files
+from alpr_common.serde import RecordSerde, registry_client
+
+from .channels import Channel, ImageFetcher, build_channels
+from .config import AlertEngineConfig
+from .dispatcher import DeadLetterSink, Dispatcher
+from .fuzzy import ConfusableCosts
+from .history import AlertPublisher, AlertStore, KafkaDeadLetters
+from .metrics import AlertMetrics
+from .processor import AlertProcessor, AlertSink
+from .ratelimit import ChannelLimiter, Cooldowns
+from .sources import DbWatchlists, RuleProvider, RulesFile
+
+logger = logging.getLogger(__name__)
+RULES_FILE = "alert_rules.yaml"
+
+
+def rules_path(sources: Sequence[str | Path] | None) -> Path | None:
+    """The alert_rules.yaml the config came from (the last one wins, as in the merge)."""
+    import os
+
+    srcs = list(sources or [os.environ.get("ALPR_CONFIG_DIR", "config")])
+    files = [p for p in resolve_files(AlertEngineConfig, srcs) if p.name == RULES_FILE]
+    return files[-1] if files else None
+
+
+@dataclass
+class AlertEngine:
+    processor: AlertProcessor
+    dispatcher: Dispatcher
+    sink: AlertSink
+    metrics: AlertMetrics
+
+
+def seed_cooldowns(cooldowns: Cooldowns, store: AlertStore, cfg: AlertEngineConfig) -> None:
+    """After a restart, alerts raised within their rule's cooldown keep suppressing repeats."""
+    cooldown = {r.name: r.cooldown_s for r in cfg.alerting.rules}
+    horizon = max(cooldown.values(), default=0.0)
+    if horizon <= 0:
+        return
+    for rule, plate, entry, kind, age_s in store.recent(horizon):
+        if rule in cooldown and float(age_s) < cooldown[rule]:
+            key = entry if entry and kind not in ("allowlist", "any") else plate
+            cooldowns.seed((rule, key), float(age_s), cooldown[rule])
+
+
+def build_engine(
+    cfg: AlertEngineConfig,
+    rules_file: Path | None,
+    *,
+    use_db: bool = True,
+    registry: CollectorRegistry = REGISTRY,
+    channels: dict[str, Channel] | None = None,
+    dead_letters: DeadLetterSink | None = None,
+    images: ImageFetcher | None = None,
+) -> AlertEngine:
+    a = cfg.alerting
+    metrics = AlertMetrics(registry)
+    costs = ConfusableCosts(a.fuzzy)
+    store = AlertStore(cfg.database.conninfo()) if use_db else None
+    db_lists = DbWatchlists(cfg.database.conninfo()) if use_db and a.db_watchlists else None
+    provider = RuleProvider(
+        a, costs, RulesFile(rules_file), db_lists, a.reload_interval_s, a.watchlist_refresh_s, metrics
+    )
+    topics = cfg.kafka.topics
+    dead = dead_letters or KafkaDeadLetters(
+        cfg.kafka.client_config(), topics.dlq.name, cfg.alert_engine.group_id, topics.plates.name
+    )
+    dispatcher = Dispatcher(
+        channels or build_channels(a, images),
+        a.retry,
+        dead,
+        metrics,
+        ChannelLimiter(a.channels.rate_limits),
+        on_outcome=(lambda al, o: store.record_outcome(al, o.channel, o.to_json())) if store else None,
+    )
+    serde = RecordSerde(
+        "alert_event",
+        registry_client(cfg.kafka.schema_registry_url) if cfg.kafka.use_avro else None,
+        use_avro=cfg.kafka.use_avro,
+        auto_register=True,
+    )
+    publisher = AlertPublisher(cfg.kafka.client_config(), topics.alerts.name, serde)
+    cooldowns = Cooldowns()
+    if store is not None:
+        try:
+            seed_cooldowns(cooldowns, store, cfg)
+        except Exception as exc:
+            logger.warning("cooldowns not restored from the alerts table: %s", exc)
+    processor = AlertProcessor(
+        provider, dispatcher, metrics, store, publisher.publish, cooldowns, a.alert_on_preview
+    )
+    closers = [dispatcher.close, publisher.close]
+    if store is not None:
+        closers.append(store.close)
+    if isinstance(dead, KafkaDeadLetters):
+        closers.append(dead.close)
+    return AlertEngine(processor, dispatcher, AlertSink(processor, closers), metrics)
+
+
+def make_runner(cfg: AlertEngineConfig, engine: AlertEngine, metrics: object, **kwargs: object) -> object:
+    """The consumer-runtime loop over the plate topic with ``engine.sink``."""
+    from ..runtime import ConsumerRunner, make_decoder, plate_event_validator
+
+    decoder = make_decoder(
+        "plate_event",
+        cfg.kafka.use_avro,
+        cfg.kafka.schema_registry_url,
+        plate_event_validator(cfg.alert_engine.max_future_skew_s),
+    )
+    return ConsumerRunner(
+        "alerts",
+        cfg.alert_engine,
+        cfg.kafka,
+        engine.sink,
+        [cfg.kafka.topics.plates.name],
+        decoder,
+        metrics=metrics,
+        **kwargs,
+    )  # type: ignore[arg-type]
+
+
+def run(cfg: AlertEngineConfig, rules_file: Path | None) -> int:
+    from ..runtime import ConsumerMetrics
+
+    consumer_metrics = ConsumerMetrics("alerts")
+    engine = build_engine(cfg, rules_file, registry=consumer_metrics.registry)
+    runner = make_runner(cfg, engine, consumer_metrics)
+    consumer_metrics.serve(cfg.alert_engine.metrics_port)
+    logger.info(
+        "alert-engine: %d rules, metrics on :%d, rules file %s",
+        len(cfg.alerting.rules),
+        cfg.alert_engine.metrics_port,
+        rules_file,
+    )
+    runner.run()  # type: ignore[attr-defined]
+    return 0

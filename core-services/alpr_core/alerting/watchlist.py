@@ -1,0 +1,161 @@
+"""Watchlist entries and an index that finds the entries matching a plate in (near) constant time.
+
+exact entries live in a dict, prefix and suffix entries in tries (the suffix trie on reversed text),
+contains entries in a dict probed with every substring of the plate, regex entries in a short list,
+fuzzy entries in a :class:`~.fuzzy.FuzzyIndex`. Expired entries are skipped at lookup time, so an
+entry stops matching the moment its ``expires_at`` passes, between database refreshes too.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import re
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from .fuzzy import ConfusableCosts, FuzzyIndex
+
+_NOT_ALNUM = re.compile(r"[^A-Z0-9]")
+
+
+def normalize_plate(text: str) -> str:
+    """Upper-case alphanumerics only: the form events carry in plate.normalized_text."""
+    return _NOT_ALNUM.sub("", text.upper())
+
+
+@dataclass(frozen=True)
+class WatchEntry:
+    """One watched plate pattern. ``core`` is the normalised pattern without its wildcards."""
+
+    pattern: str
+    match_type: str
+    core: str
+    list_name: str = "inline"
+    entry_id: int | None = None
+    reason: str | None = None
+    expires_at: datetime | None = None
+
+    def active(self, now: datetime) -> bool:
+        return self.expires_at is None or now < self.expires_at
+
+
+def make_entry(pattern: str, match: str | None = None, default: str = "exact", **meta: object) -> WatchEntry:
+    """Build an entry; without ``match``, '*' sets the type: 'ABC*' prefix, '*123' suffix, '*X*' contains,
+    'A*9' a glob (regex anchored at both ends); no '*' means ``default``."""
+    raw = pattern.strip()
+    if match == "regex":
+        re.compile(raw)
+        return WatchEntry(pattern=raw, match_type="regex", core=raw, **meta)  # type: ignore[arg-type]
+    stripped = raw.strip("*")
+    if match is None and "*" in raw:
+        if "*" in stripped:
+            glob = "^" + fnmatch.translate(normalize_plate_glob(raw))
+            return WatchEntry(pattern=raw, match_type="regex", core=glob, **meta)  # type: ignore[arg-type]
+        starts, ends = raw.startswith("*"), raw.endswith("*")
+        match = "contains" if starts and ends else "prefix" if ends else "suffix"
+    return WatchEntry(pattern=raw, match_type=match or default, core=normalize_plate(stripped), **meta)  # type: ignore[arg-type]
+
+
+def normalize_plate_glob(pattern: str) -> str:
+    return "*".join(normalize_plate(part) for part in pattern.split("*"))
+
+
+@dataclass(frozen=True)
+class Hit:
+    entry: WatchEntry
+    candidate: str
+    match_type: str
+    operations: tuple[str, ...] = ()
+    score: float = 0.0
+
+
+@dataclass
+class _Trie:
+    children: dict[str, _Trie] = field(default_factory=dict)
+    entries: list[WatchEntry] = field(default_factory=list)
+
+    def add(self, key: str, entry: WatchEntry) -> None:
+        node = self
+        for ch in key:
+            node = node.children.setdefault(ch, _Trie())
+        node.entries.append(entry)
+
+    def walk(self, text: str) -> list[WatchEntry]:
+        """Entries whose key is a prefix of ``text``."""
+        found, node = list(self.entries), self
+        for ch in text:
+            nxt = node.children.get(ch)
+            if nxt is None:
+                break
+            node = nxt
+            found.extend(node.entries)
+        return found
+
+
+class WatchlistIndex:
+    """All entries of one or more lists; :meth:`lookup` returns the best hit for a set of candidates."""
+
+    def __init__(self, entries: Sequence[WatchEntry], costs: ConfusableCosts, fuzzy_max_edits: int = 2):
+        self.size = len(entries)
+        self._exact: dict[str, list[WatchEntry]] = {}
+        self._prefix, self._suffix = _Trie(), _Trie()
+        self._contains: dict[str, list[WatchEntry]] = {}
+        self._regex: list[tuple[re.Pattern[str], WatchEntry]] = []
+        self._fuzzy = FuzzyIndex(costs, fuzzy_max_edits)
+        self._fuzzy_entries: dict[str, list[WatchEntry]] = {}
+        for entry in entries:
+            self._add(entry)
+
+    def _add(self, e: WatchEntry) -> None:
+        adders: dict[str, Callable[[], None]] = {
+            "exact": lambda: self._exact.setdefault(e.core, []).append(e),
+            "prefix": lambda: self._prefix.add(e.core, e),
+            "suffix": lambda: self._suffix.add(e.core[::-1], e),
+            "contains": lambda: self._contains.setdefault(e.core, []).append(e),
+            "regex": lambda: self._regex.append((re.compile(e.core), e)),
+            "fuzzy": lambda: self._add_fuzzy(e),
+        }
+        adders[e.match_type]()
+
+    def _add_fuzzy(self, e: WatchEntry) -> None:
+        self._fuzzy.add(e.core)
+        self._fuzzy_entries.setdefault(e.core, []).append(e)
+
+    def lookup(self, candidates: Sequence[str], now: datetime, max_cost: float = 1.0) -> Hit | None:
+        """Best hit: a wildcard-free match of the earliest candidate, else the cheapest fuzzy one."""
+        for cand in candidates:
+            hit = self._plain(cand, now)
+            if hit is not None:
+                return hit
+        return self._best_fuzzy(candidates, now, max_cost)
+
+    def _plain(self, cand: str, now: datetime) -> Hit | None:
+        groups: list[tuple[str, list[WatchEntry]]] = [
+            ("exact", self._exact.get(cand, [])),
+            ("prefix", self._prefix.walk(cand)),
+            ("suffix", self._suffix.walk(cand[::-1])),
+        ]
+        if self._contains:
+            subs = {cand[i:j] for i in range(len(cand)) for j in range(i, len(cand) + 1)}
+            groups.append(("contains", [e for s in subs for e in self._contains.get(s, ())]))
+        groups.append(("regex", [e for rx, e in self._regex if rx.search(cand)]))
+        for kind, entries in groups:
+            for entry in entries:
+                if entry.active(now):
+                    return Hit(entry=entry, candidate=cand, match_type=kind)
+        return None
+
+    def _best_fuzzy(self, candidates: Sequence[str], now: datetime, max_cost: float) -> Hit | None:
+        if not len(self._fuzzy):
+            return None
+        best: Hit | None = None
+        for cand in candidates:
+            for core, result in self._fuzzy.search(cand, max_cost):
+                if best is not None and result.cost >= best.score:
+                    break
+                entry = next((e for e in self._fuzzy_entries[core] if e.active(now)), None)
+                if entry is not None:
+                    best = Hit(entry, cand, "fuzzy", result.operations, result.cost)
+                    break
+        return best
