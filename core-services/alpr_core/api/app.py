@@ -23,6 +23,7 @@ from .routes_events import router as events_router
 from .routes_search import router as search_router
 from .routes_system import router as system_router
 from .routes_watch import router as watch_router
+from .search_client import SearchClient
 
 logger = logging.getLogger(__name__)
 
@@ -63,21 +64,6 @@ class MetricsMiddleware:
             LATENCY.labels(route).observe(time.perf_counter() - start)
 
 
-def _search_client(cfg: CoreConfig) -> Any:
-    from opensearchpy import AsyncOpenSearch
-
-    auth = None
-    if cfg.search.username and cfg.search.password:
-        auth = (cfg.search.username, cfg.search.password.get_secret_value())
-    return AsyncOpenSearch(
-        hosts=[cfg.search.url],
-        http_auth=auth,
-        verify_certs=cfg.search.verify_certs,
-        timeout=cfg.api.request_timeout_s,
-        max_retries=0,
-    )
-
-
 def _image_client(cfg: CoreConfig) -> Any:
     from minio import Minio
 
@@ -103,7 +89,7 @@ def _lifespan(cfg: CoreConfig):  # type: ignore[no-untyped-def]
             pool=pool,
             keys=KeyStore(pool, cfg.api.key_cache_ttl_s),
             audit=audit,
-            search=_search_client(cfg),
+            search=SearchClient(cfg.search, cfg.api.request_timeout_s),
             images=_image_client(cfg),
         )
         app.state.ctx = ctx

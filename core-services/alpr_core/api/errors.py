@@ -5,12 +5,12 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import httpx
 import psycopg
 import psycopg_pool
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from opensearchpy import exceptions as os_exc
 from pydantic import BaseModel, ConfigDict, Field
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -132,8 +132,7 @@ def install_error_handlers(app: FastAPI) -> None:
     for exc in (
         psycopg.OperationalError,
         psycopg_pool.PoolTimeout,
-        os_exc.ConnectionError,
-        os_exc.ConnectionTimeout,
+        httpx.TransportError,
         TimeoutError,
     ):
         app.add_exception_handler(exc, _unavailable)

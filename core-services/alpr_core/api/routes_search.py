@@ -74,13 +74,7 @@ def _index(ctx: ApiContext) -> str:
 async def _search(ctx: ApiContext, body: dict[str, Any]) -> dict[str, Any]:
     if ctx.search is None:
         raise ApiError(503, "OpenSearch is not configured")
-    return await ctx.search.search(
-        index=_index(ctx),
-        body=body,
-        ignore_unavailable=True,  # type: ignore[no-any-return]
-        allow_no_indices=True,
-        request_timeout=ctx.cfg.api.request_timeout_s,
-    )
+    return await ctx.search.search(_index(ctx), body)  # type: ignore[no-any-return]
 
 
 def _hit(raw: dict[str, Any]) -> Hit:

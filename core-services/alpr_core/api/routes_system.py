@@ -25,12 +25,8 @@ STATS_TTL_S = 10.0
 
 @router.get("/", response_model=RootInfo, summary="Service name, version and endpoints")
 async def root(request: Request) -> RootInfo:
-    endpoints = sorted(
-        f"{m} {r.path}"
-        for r in request.app.routes
-        for m in (getattr(r, "methods", None) or ())
-        if m != "HEAD"
-    )
+    paths = request.app.openapi()["paths"]
+    endpoints = sorted(f"{method.upper()} {path}" for path, ops in paths.items() for method in ops)
     return RootInfo(name="ovr-alpr query-api", version=API_VERSION, docs="/docs", endpoints=endpoints)
 
 
