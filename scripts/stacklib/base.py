@@ -194,9 +194,9 @@ def maven_fetch(group: str, artifact: str, version: str, ext: str = "jar", class
     if shutil.which("mvn") is None:
         raise StackError("mvn not found; install it: apt-get install -y openjdk-17-jdk-headless maven")
     coords = f"{group}:{artifact}:{version}:{ext}" + (f":{classifier}" if classifier else "")
-    argv = ["mvn", "-q", "-B", f"-Dmaven.repo.local={M2_REPO}"] + (["-f", str(pom)] if pom else [])
-    run(argv + ["org.apache.maven.plugins:maven-dependency-plugin:2.8:get", f"-Dartifact={coords}",
-                "-Dtransitive=false"])
+    run(["mvn", "-q", "-B", f"-Dmaven.repo.local={M2_REPO}", *(["-f", str(pom)] if pom else []),
+         "org.apache.maven.plugins:maven-dependency-plugin:2.8:get", f"-Dartifact={coords}",
+         "-Dtransitive=false"])
     name = f"{artifact}-{version}" + (f"-{classifier}" if classifier else "") + f".{ext}"
     path = M2_REPO.joinpath(*group.split("."), artifact, version, name)
     if not path.is_file():

@@ -73,3 +73,30 @@ PROMETHEUS_PORT = 9090
 def prometheus_url() -> str:
     require_port(PROMETHEUS_PORT, "Prometheus")
     return f"http://{HOST}:{PROMETHEUS_PORT}"
+
+
+# -- Kafka, Schema Registry (Apicurio ccompat), OpenSearch ---------------------------------------
+KAFKA_PORT = 9092
+SCHEMA_REGISTRY_PORT = 8081
+OPENSEARCH_PORT = 9200
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap() -> str:
+    """bootstrap.servers of the local broker (host:port)."""
+    require_port(KAFKA_PORT, "Kafka")
+    return os.environ.get("ALPR_KAFKA__BOOTSTRAP_SERVERS", f"{HOST}:{KAFKA_PORT}")
+
+
+@pytest.fixture(scope="session")
+def schema_registry_url() -> str:
+    """The Confluent-compatible API of the local Apicurio Registry."""
+    require_port(SCHEMA_REGISTRY_PORT, "Schema Registry")
+    return os.environ.get("ALPR_KAFKA__SCHEMA_REGISTRY_URL", f"http://{HOST}:{SCHEMA_REGISTRY_PORT}/apis/ccompat/v7")
+
+
+@pytest.fixture(scope="session")
+def opensearch_client() -> object:
+    require_port(OPENSEARCH_PORT, "OpenSearch")
+    opensearchpy = pytest.importorskip("opensearchpy")
+    return opensearchpy.OpenSearch(hosts=[{"host": HOST, "port": OPENSEARCH_PORT}], use_ssl=False, timeout=30)

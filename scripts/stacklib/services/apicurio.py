@@ -3,7 +3,8 @@
 Maven Central carries the packaged Quarkus application of 3.0.x as
 ``io.apicurio:apicurio-registry-app:3.0.9:zip:all`` (``apicurio-registry-app-3.0.9-runner.jar`` + ``lib/``).
 It is fetched alone with ``maven-dependency-plugin:2.8:get`` (its parent POM is missing from Central,
-so it cannot be resolved as a dependency) and unpacked into ``.stack/cache/apicurio-registry-3.0.9``; the server runs as ``java -jar ...-runner.jar``.
+so it cannot be resolved as a dependency) and unpacked into ``.stack/cache/apicurio-registry-3.0.9``;
+the server runs as ``java -jar apicurio-registry-app-3.0.9-runner.jar``.
 (3.3.x publishes only the plain, not yet Quarkus-built jar on Central, so 3.0.9 is the newest runnable 3.x.)
 
 Storage is the default SQL storage on an in-memory H2 database: schemas are lost on ``down``; run
@@ -55,12 +56,12 @@ class Apicurio(Service):
 
     def install(self) -> None:
         marker = self.dist / ".installed"
-        stamp = hashlib.sha256(self.pom.read_bytes()).hexdigest()
+        stamp = hashlib.sha256(APICURIO_VERSION.encode() + self.pom.read_bytes()).hexdigest()
         if stamp_ok(marker, stamp) and (self.dist / RUNNER_JAR).is_file():
             return
         shutil.rmtree(self.dist, ignore_errors=True)
-        archive = maven_fetch("io.apicurio", "apicurio-registry-app", APICURIO_VERSION, ext="zip", classifier="all",
-                              pom=self.pom)
+        archive = maven_fetch("io.apicurio", "apicurio-registry-app", APICURIO_VERSION, ext="zip",
+                              classifier="all", pom=self.pom)
         with zipfile.ZipFile(archive) as zf:
             zf.extractall(self.dist)
         if not (self.dist / RUNNER_JAR).is_file():
@@ -88,7 +89,7 @@ class Apicurio(Service):
                                      data=json.dumps({"compatibility": "BACKWARD"}).encode(),
                                      headers={"Content-Type": "application/vnd.schemaregistry.v1+json"})
         try:
-            with urllib.request.urlopen(req, timeout=10) as resp:  # noqa: S310 - loopback only
+            with urllib.request.urlopen(req, timeout=10) as resp:
                 resp.read()
         except (urllib.error.URLError, OSError) as exc:
             raise StackError(f"schema-registry: could not set global compatibility BACKWARD: {exc}; "

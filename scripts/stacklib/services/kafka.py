@@ -100,7 +100,8 @@ class Kafka(Service):
         shutil.rmtree(self.dist / "libs", ignore_errors=True)
         maven_copy_dependencies(self.pom, self.dist / "libs")
         if not (self.dist / "libs" / f"kafka_2.13-{KAFKA_VERSION}.jar").is_file():
-            raise StackError(f"kafka: Maven did not deliver kafka_2.13-{KAFKA_VERSION}.jar into {self.dist / 'libs'}")
+            raise StackError(f"kafka: Maven did not deliver kafka_2.13-{KAFKA_VERSION}.jar "
+                             f"into {self.dist / 'libs'}")
         marker.write_text(stamp + "\n")
 
     def prepare(self) -> None:
@@ -158,7 +159,8 @@ class Kafka(Service):
     def _java(self, args: list[str], heap: str | None = None) -> list[str]:
         heap_opts = (heap or os.environ.get("KAFKA_HEAP_OPTS", "-Xms256m -Xmx512m")).split()
         return ["java", *heap_opts, "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-Djava.awt.headless=true",
-                f"-Dlog4j.configuration=file:{self.home / 'log4j.properties'}", f"-Dkafka.logs.dir={self.home}",
+                f"-Dlog4j.configuration=file:{self.home / 'log4j.properties'}",
+                f"-Dkafka.logs.dir={self.home}",
                 "-cp", str(self.dist / "libs") + "/*", *args]
 
     # -- run ------------------------------------------------------------------------------------------

@@ -56,12 +56,14 @@ class OpenSearch(Service):
         if stamp_ok(marker, stamp):
             return
         if shutil.which("javac") is None:
-            raise StackError("opensearch: javac not found; install a JDK: apt-get install -y openjdk-17-jdk-headless")
+            raise StackError("opensearch: javac not found; install a JDK: "
+                             "apt-get install -y openjdk-17-jdk-headless")
         shutil.rmtree(self.dist / "libs", ignore_errors=True)
         shutil.rmtree(self.dist / "classes", ignore_errors=True)
         maven_copy_dependencies(self.pom, self.dist / "libs")
         (self.dist / "classes").mkdir(parents=True)
-        run(["javac", "-nowarn", "-cp", f"{self.dist / 'libs'}/*", "-d", str(self.dist / "classes"), str(JAVA_SRC)])
+        run(["javac", "-nowarn", "-cp", f"{self.dist / 'libs'}/*", "-d", str(self.dist / "classes"),
+             str(JAVA_SRC)])
         marker.write_text(stamp + "\n")
 
     def command(self) -> list[str]:
@@ -74,7 +76,7 @@ class OpenSearch(Service):
 
     def cluster_status(self) -> str | None:
         try:
-            with urllib.request.urlopen(f"http://{HOST}:{self.port}/_cluster/health", timeout=2) as resp:  # noqa: S310
+            with urllib.request.urlopen(f"http://{HOST}:{self.port}/_cluster/health", timeout=2) as resp:
                 return json.loads(resp.read().decode()).get("status")
         except (urllib.error.URLError, OSError, ValueError):
             return None
