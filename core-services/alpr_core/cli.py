@@ -53,12 +53,13 @@ def alert_main(argv: list[str] | None = None) -> int:
     """alpr-alert-engine: rules and watchlists over plate events, notifications, alert history."""
     from .alerting.config import AlertEngineConfig
     from .alerting.service import rules_path, run
+    from .runtime.logs import configure_logging
 
     parser = argparse.ArgumentParser(prog="alpr-alert-engine", description="OVR-ALPR alert engine")
     add_config_args(parser)
     args = parser.parse_args(argv)
     cfg = load_or_exit(AlertEngineConfig, args)
-    logging.basicConfig(level=cfg.logging.level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    configure_logging(cfg.logging)
     return run(cfg, rules_path(args.config))
 
 

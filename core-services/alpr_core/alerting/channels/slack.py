@@ -46,7 +46,7 @@ class SlackChannel:
     name = "slack"
 
     def __init__(self, settings: SlackSettings, timeout_s: float = 10.0, client: httpx.Client | None = None):
-        self._url = settings.webhook_url.get_secret_value() if settings.webhook_url else None
+        self._url = settings.webhook_url.get_secret_value() if settings.webhook_url else ""
         self._client = client or httpx.Client(timeout=timeout_s)
 
     def send(self, alert: Alert, action: ActionSpec) -> Delivery:

@@ -41,10 +41,12 @@ class WebhookChannel:
             "X-ALPR-Alert-Id": alert.alert_id,
             "X-ALPR-Timestamp": str(int(time.time())),
         }
-        if self._s.auth_value:
-            headers[self._s.auth_header] = self._s.auth_value.get_secret_value()
-        if self._s.hmac_secret:
-            headers[self._s.signature_header] = sign(self._s.hmac_secret.get_secret_value().encode(), body)
+        auth = self._s.auth_value.get_secret_value() if self._s.auth_value else ""
+        if auth:
+            headers[self._s.auth_header] = auth
+        secret = self._s.hmac_secret.get_secret_value() if self._s.hmac_secret else ""
+        if secret:
+            headers[self._s.signature_header] = sign(secret.encode(), body)
         return post(self._client, self.name, self._s.method, url, content=body, headers=headers)
 
     def close(self) -> None:
