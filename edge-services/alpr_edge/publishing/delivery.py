@@ -28,6 +28,7 @@ from .outbox import NewRow, OutboxFullError, OutboxRow, SqliteOutbox
 from .settings import OutboxSettings, PublisherSettings
 
 logger = logging.getLogger(__name__)
+_RDKAFKA_LOG = logging.getLogger("alpr_edge.publishing.librdkafka")  # librdkafka logs, via poll()
 
 
 @dataclass(frozen=True)
@@ -85,11 +86,10 @@ class DeliveryService:
         self.publisher = publisher or PublisherSettings()
         self.metrics = metrics or EdgeMetrics()
         self._factory = producer_factory
-        self._conf = (
-            None
-            if kafka_conf is None
-            else {**producer_config(kafka_conf, self.publisher), "error_cb": self._on_error}
-        )
+        self._conf = None
+        if kafka_conf is not None:
+            hooks = {"error_cb": self._on_error, "logger": _RDKAFKA_LOG}
+            self._conf = {**producer_config(kafka_conf, self.publisher), **hooks}
         self._lock = threading.Lock()
         self._in_flight: set[int] = set()
         self._acked: list[tuple[int, str]] = []
@@ -112,13 +112,14 @@ class DeliveryService:
     # -- live path -------------------------------------------------------------------------------------
     def submit(self, envelopes: Sequence[Envelope]) -> SubmitResult:
         rows, invalid = self._encode_all(envelopes)
-        try:
-            stored = self.outbox.add(rows)
-        except OutboxFullError:
-            self.metrics.outbox_dropped.labels("refuse_new").inc(len(rows))
-            return SubmitResult(0, invalid, len(rows))
-        if self._producer is not None and stored:
-            self._produce_live(stored)
+        with self._lock:  # stored and produced atomically, so the drain never sends them a second time
+            try:
+                stored = self.outbox.add(rows)
+            except OutboxFullError:
+                self.metrics.outbox_dropped.labels("refuse_new").inc(len(rows))
+                return SubmitResult(0, invalid, len(rows))
+            if self._producer is not None and stored:
+                self._produce_live(stored)
         return SubmitResult(len(stored), invalid)
 
     def _encode_all(self, envelopes: Sequence[Envelope]) -> tuple[list[NewRow], int]:
@@ -144,17 +145,17 @@ class DeliveryService:
         return rows, invalid
 
     def _produce_live(self, stored: list[OutboxRow]) -> None:
-        with self._lock:
-            caught_up = self._cursor >= stored[0].id - 1
-            if len(self._in_flight) + len(stored) > self._in_flight_limit():
-                return  # the drain sends them when room is back
-            sent = 0
-            for row in stored:
-                if not row.encoded or not self._produce(row):
-                    break
-                sent += 1
-            if caught_up and sent == len(stored):
-                self._cursor = stored[-1].id
+        """Produce just-stored rows (caller holds the lock); what is not produced waits for the drain."""
+        caught_up = self._cursor >= stored[0].id - 1
+        if len(self._in_flight) + len(stored) > self._in_flight_limit():
+            return
+        sent = 0
+        for row in stored:
+            if not row.encoded or not self._produce(row):
+                break
+            sent += 1
+        if caught_up and sent == len(stored):
+            self._cursor = stored[-1].id
 
     def _in_flight_limit(self) -> int:
         return self.publisher.max_in_flight_events if self.connected else self.settings.drain_batch_size

@@ -1,0 +1,138 @@
+"""Kafka delivery without a broker: producer settings, encoders, expiry back to the outbox, store-only mode.
+
+librdkafka is real here; it points at a closed port, so messages expire as they would in a long outage.
+"""
+
+from __future__ import annotations
+
+import io
+import logging
+import struct
+import time
+from pathlib import Path
+
+import fastavro
+import pytest
+from alpr_edge.publishing import (
+    AvroEncoder,
+    DeliveryService,
+    EdgeMetrics,
+    Envelope,
+    JsonEncoder,
+    RegistryUnavailable,
+    SqliteOutbox,
+    producer_config,
+)
+from alpr_edge.publishing.settings import OutboxSettings, PublisherSettings
+from confluent_kafka.schema_registry import SchemaRegistryClient
+
+from alpr_common.schemas import parsed_schema
+from alpr_common.serde import RecordSerde, SerdeError
+from tests.factories import plate_event
+
+DEAD_BROKER = {"bootstrap.servers": "127.0.0.1:1", "client.id": "unit"}
+
+
+def envelope(**kw) -> Envelope:
+    rec = plate_event(**kw)
+    return Envelope(rec["event_id"], "unit.plates", "plate_event", rec["camera_id"], rec)
+
+
+def test_producer_config_is_idempotent_acks_all_compressed() -> None:
+    conf = producer_config({"bootstrap.servers": "k:9092"}, PublisherSettings(compression_type="zstd"))
+    assert conf["enable.idempotence"] is True and conf["acks"] == "all"
+    assert conf["compression.type"] == "zstd" and conf["linger.ms"] == 10
+    assert producer_config({}, PublisherSettings(extra_config={"linger.ms": "50"}))["linger.ms"] == "50"
+
+
+def test_avro_encoder_uses_the_cached_schema_id_without_the_registry() -> None:
+    encoder = AvroEncoder(SchemaRegistryClient({"url": "http://127.0.0.1:1", "max.retries": 0}))
+    encoder._ids[("plate_event", "unit.plates")] = 4242  # as after a first successful lookup
+    rec = plate_event()
+    data = encoder.encode("plate_event", rec, "unit.plates")
+    assert struct.unpack(">bI", data[:5]) == (0, 4242)
+    decoded = fastavro.schemaless_reader(io.BytesIO(data[5:]), parsed_schema("plate_event"), None)
+    assert decoded["event_id"] == rec["event_id"] and decoded["plate"]["text"] == "ABC123"
+
+
+def test_avro_encoder_reports_an_unreachable_registry_and_a_bad_record() -> None:
+    encoder = AvroEncoder(SchemaRegistryClient({"url": "http://127.0.0.1:1", "max.retries": 0, "timeout": 2}))
+    with pytest.raises(RegistryUnavailable):
+        encoder.encode("plate_event", plate_event(), "unit.plates")
+    with pytest.raises(SerdeError):
+        encoder.encode("plate_event", plate_event(track_id="seven"), "unit.plates")
+
+
+def test_json_encoder_round_trips() -> None:
+    rec = plate_event()
+    data = JsonEncoder().encode("plate_event", rec, "unit.plates")
+    decoded = RecordSerde("plate_event", use_avro=False).deserialize(data, "unit.plates")
+    assert decoded["event_id"] == rec["event_id"]
+
+
+def wait_for(predicate, timeout_s: float) -> bool:
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(0.05)
+    return predicate()
+
+
+def test_expired_messages_stay_in_the_outbox(tmp_path: Path) -> None:
+    metrics = EdgeMetrics()
+    outbox = SqliteOutbox(tmp_path / "o.sqlite3")
+    svc = DeliveryService(outbox, JsonEncoder(), OutboxSettings(path=tmp_path / "o.sqlite3"),
+                          PublisherSettings(message_timeout_ms=1000), DEAD_BROKER, metrics).start()
+    result = svc.submit([envelope() for _ in range(20)])
+    assert result.stored == 20
+    assert wait_for(lambda: metrics.delivery_failures.labels("_MSG_TIMED_OUT")._value.get() >= 20, 15)
+    assert outbox.depth == 20 and svc.acked_total == 0
+    svc.close(timeout_s=0.5)
+    assert SqliteOutbox(tmp_path / "o.sqlite3").depth == 20  # still there for the next run
+
+
+def test_invalid_records_are_refused_and_counted(tmp_path: Path) -> None:
+    metrics = EdgeMetrics()
+    svc = DeliveryService(SqliteOutbox(tmp_path / "o.sqlite3"), JsonEncoder(), metrics=metrics)
+    result = svc.submit([envelope(track_id="x"), envelope()])
+    assert (result.stored, result.invalid) == (1, 1)
+    assert metrics.events.labels("rejected", "invalid_record")._value.get() == 1
+    svc.close(0)
+
+
+def test_without_kafka_events_stay_stored_and_the_log_says_so(tmp_path: Path, caplog) -> None:
+    caplog.set_level(logging.WARNING)
+    svc = DeliveryService(SqliteOutbox(tmp_path / "o.sqlite3"), JsonEncoder(), kafka_conf=None).start()
+    svc.submit([envelope() for _ in range(5)])
+    time.sleep(0.3)
+    assert svc.outbox.depth == 5
+    assert sum("not configured" in r.getMessage() for r in caplog.records) == 1
+    svc.close(0)
+
+
+class FlakyRegistryEncoder(JsonEncoder):
+    """JSON encoder whose first calls fail like an unreachable registry."""
+
+    def __init__(self, failures: int):
+        super().__init__()
+        self.failures = failures
+
+    def encode(self, schema, record, topic):
+        if self.failures > 0:
+            self.failures -= 1
+            raise RegistryUnavailable("down")
+        return super().encode(schema, record, topic)
+
+
+def test_events_kept_as_json_while_the_registry_is_down_are_encoded_later(tmp_path: Path) -> None:
+    outbox = SqliteOutbox(tmp_path / "o.sqlite3")
+    svc = DeliveryService(outbox, FlakyRegistryEncoder(failures=3), OutboxSettings(path=outbox.path),
+                          PublisherSettings(message_timeout_ms=1000), DEAD_BROKER)
+    svc.submit([envelope() for _ in range(3)])
+    assert [r.encoded for r in outbox.fetch_after(0, 10)] == [False] * 3
+    svc.start()
+    assert wait_for(lambda: all(r.encoded for r in outbox.fetch_after(0, 10)), 5)
+    row = outbox.fetch_after(0, 1)[0]
+    assert RecordSerde("plate_event", use_avro=False).deserialize(row.value, "t")["event_id"] == row.event_id
+    svc.close(0.2)
