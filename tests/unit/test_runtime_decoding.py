@@ -1,0 +1,143 @@
+"""Decoders and the plate event validator: every failure is classified (DLQ error type) correctly."""
+
+from __future__ import annotations
+
+import io
+import json
+import struct
+from datetime import datetime, timedelta, timezone
+
+import fastavro
+import pytest
+from alpr_core.runtime import (
+    AvroRegistryDecoder,
+    DeserializationError,
+    JsonDecoder,
+    RawDecoder,
+    TransientDecodeError,
+    UnknownSchemaError,
+    ValidationError,
+    plate_event_validator,
+)
+from confluent_kafka.schema_registry import Schema
+from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+from alpr_common.schemas import parsed_schema, schema_str
+from alpr_common.serde import RecordSerde
+from tests.factories import plate_event
+
+KNOWN_ID = 7
+
+
+class InMemoryRegistry:
+    """Answers get_schema like the Schema Registry client: one known id, 404 otherwise, or down."""
+
+    def __init__(self, down: bool = False):
+        self.down = down
+        self.calls = 0
+
+    def get_schema(self, schema_id: int) -> Schema:
+        self.calls += 1
+        if self.down:
+            raise ConnectionError("connection refused")
+        if schema_id != KNOWN_ID:
+            raise SchemaRegistryError(404, 40403, "Schema not found")
+        return Schema(schema_str("plate_event"), "AVRO")
+
+
+def avro_bytes(record: dict, schema_id: int = KNOWN_ID) -> bytes:
+    buf = io.BytesIO()
+    fastavro.schemaless_writer(buf, parsed_schema("plate_event"), record)
+    return b"\x00" + struct.pack(">I", schema_id) + buf.getvalue()
+
+
+def far_future() -> datetime:
+    return datetime.now(timezone.utc) + timedelta(days=365 * 50)
+
+
+@pytest.mark.parametrize(
+    ("raw", "error"),
+    [
+        (b"", DeserializationError),
+        (b"\x01random bytes that are not avro", DeserializationError),
+        (b"\x00\x00\x00", DeserializationError),
+        (avro_bytes(plate_event())[:12], DeserializationError),
+        (avro_bytes(plate_event(), schema_id=999_999), UnknownSchemaError),
+        (avro_bytes(plate_event(plate="")), ValidationError),
+        (avro_bytes(plate_event(captured_at=far_future())), ValidationError),
+        (avro_bytes(plate_event(event_id="not-a-uuid")), ValidationError),
+    ],
+    ids=["empty", "random", "short", "truncated", "unknown-id", "empty-plate", "future", "bad-uuid"],
+)
+def test_avro_decoder_classifies_failures(raw: bytes, error: type[Exception]) -> None:
+    decoder = AvroRegistryDecoder(InMemoryRegistry(), "plate_event", plate_event_validator(300))  # type: ignore[arg-type]
+    with pytest.raises(error):
+        decoder.decode(raw, "t")
+
+
+def test_avro_decoder_decodes_and_caches_writer_schema() -> None:
+    registry = InMemoryRegistry()
+    decoder = AvroRegistryDecoder(registry, "plate_event", plate_event_validator(300))  # type: ignore[arg-type]
+    events = [plate_event(plate=f"AB{i}") for i in range(5)]
+    out = [decoder.decode(avro_bytes(e), "t") for e in events]
+    assert [o["plate"]["text"] for o in out] == [e["plate"]["text"] for e in events]
+    assert out[0]["captured_at"] == events[0]["captured_at"]
+    assert registry.calls == 1
+
+
+def test_avro_decoder_registry_down_is_transient() -> None:
+    decoder = AvroRegistryDecoder(InMemoryRegistry(down=True), "plate_event")  # type: ignore[arg-type]
+    with pytest.raises(TransientDecodeError):
+        decoder.decode(avro_bytes(plate_event()), "t")
+
+
+@pytest.mark.parametrize(
+    ("raw", "error"),
+    [
+        (b"\xff\xfe", DeserializationError),
+        (b"{not json", DeserializationError),
+        (b'{"event_id": "x"}', ValidationError),
+        (b"[1, 2]", ValidationError),
+    ],
+)
+def test_json_decoder_classifies_failures(raw: bytes, error: type[Exception]) -> None:
+    with pytest.raises(error):
+        JsonDecoder("plate_event", plate_event_validator(300)).decode(raw, "t")
+
+
+def test_json_decoder_round_trip_matches_serde() -> None:
+    event = plate_event()
+    raw = RecordSerde("plate_event", use_avro=False).serialize(event, "t")
+    out = JsonDecoder("plate_event", plate_event_validator(300)).decode(raw, "t")
+    assert out is not None and out["event_id"] == event["event_id"]
+    assert json.loads(raw)["plate"]["text"] == out["plate"]["text"]
+
+
+def test_raw_decoder_returns_nothing() -> None:
+    assert RawDecoder().decode(b"\x00anything", "t") is None
+
+
+@pytest.mark.parametrize(
+    ("overrides", "ok"),
+    [
+        ({}, True),
+        ({"captured_at": datetime.now(timezone.utc) + timedelta(seconds=60)}, True),
+        ({"captured_at": datetime.now(timezone.utc) + timedelta(hours=2)}, False),
+        ({"event_id": "123"}, False),
+    ],
+)
+def test_plate_event_validator(overrides: dict, ok: bool) -> None:
+    validate = plate_event_validator(max_future_skew_s=300)
+    event = plate_event(**overrides)
+    if ok:
+        validate(event)
+    else:
+        with pytest.raises(ValueError):
+            validate(event)
+
+
+def test_validator_refuses_blank_plate() -> None:
+    event = plate_event()
+    event["plate"]["normalized_text"] = "   "
+    with pytest.raises(ValueError, match="empty plate"):
+        plate_event_validator()(event)
