@@ -103,7 +103,7 @@ class MinIO(Service):
     name: str = "minio"
     port: int = 9000
     console_port: int = 9001
-    memory_mb: int = 200
+    memory_mb: int = 150
     start_timeout_s: float = 60.0
 
     def __post_init__(self) -> None:

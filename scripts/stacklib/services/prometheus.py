@@ -30,7 +30,7 @@ def _tool(name: str) -> str:
 class Prometheus(Service):
     name: str = "prometheus"
     port: int = 9090
-    memory_mb: int = 100
+    memory_mb: int = 80
     start_timeout_s: float = 60.0
     retention: str = os.environ.get("ALPR_STACK_PROMETHEUS_RETENTION", "2d")
 
