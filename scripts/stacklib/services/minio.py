@@ -8,7 +8,8 @@ workspace (GOPATH, GOMODCACHE, GOCACHE, GOBIN) lives under ``.stack/cache/go`` a
 
 Needs Go >= 1.24 (MinIO's go.mod). ``go`` is looked up in $ALPR_STACK_GO, $PATH, /usr/local/go/bin
 and the Debian /usr/lib/go-1.2x/bin directories; see scripts/system_deps.sh. ``ALPR_STACK_MINIO_BIN``
-may point at a prebuilt binary instead.
+may point at a prebuilt binary instead. ``ALPR_STACK_GO_CLEAN=1`` deletes the Go module and build
+caches (~2 GB) after a successful build, leaving only the binary (what CI needs to cache).
 
 Data lives in ``.stack/minio/data``; credentials are ``$MINIO_ROOT_USER`` / ``$MINIO_ROOT_PASSWORD``
 (default minioadmin/minioadmin). ``post_start`` creates the private bucket ``alpr-plate-images``
@@ -182,6 +183,9 @@ class MinIO(Service):
             raise StackError(f"go install of MinIO failed (rc {proc.returncode}); "
                              f"log {self.install_log}\n{tail}")
         marker.write_text(f"{MINIO_MODULE}@{MINIO_VERSION}\n")
+        if os.environ.get("ALPR_STACK_GO_CLEAN") == "1":  # CI: keep only the binary (saves ~2 GB)
+            for sub in ("build-cache", "pkg"):
+                shutil.rmtree(self.cache / "go" / sub, ignore_errors=True)
         print(f"{self.name:<16} built in {time.monotonic() - t0:.0f}s: {self.binary}", flush=True)
 
     def _progress(self) -> str:
