@@ -29,6 +29,7 @@ class VoteResult:
     support: int  # reads whose text equals ``text``
     read_count: int
     other_texts: tuple[tuple[str, float], ...] = ()  # reads of other lengths: (text, weight share)
+    length_share: float = 0.0  # share of the read weight that had the winning length
 
     def score(self, text: str) -> float:
         """Mean confidence-weighted vote of ``text``'s characters (0 for another length).
@@ -76,4 +77,4 @@ def vote(reads: Sequence[OcrResult]) -> VoteResult:
     return VoteResult(text=voted, confidence=share * sum(char_conf) / length, char_confidences=char_conf,
                       char_scores=scores, support=sum(1 for t, _ in group if t == voted),
                       read_count=len(texts),
-                      other_texts=tuple(sorted(others.items(), key=lambda kv: -kv[1])))
+                      other_texts=tuple(sorted(others.items(), key=lambda kv: -kv[1])), length_share=share)

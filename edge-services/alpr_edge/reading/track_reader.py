@@ -1,0 +1,194 @@
+"""Per-track plate reading for one camera: which tracks get the plate detector, which shots get OCR,
+and when a track's read is final (stable vote, or the track ended).
+
+    reader = TrackReader(camera_id, plate_detector, ocr_worker, settings, formats)
+    finished = reader.update(frame, tracker_result)   # list[PlateRead] ready to publish
+    finished += reader.flush()                        # end of stream: wait for OCR, finish every track
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Sequence
+
+import numpy as np
+
+from ..detectors.base import Detector
+from ..pipeline_config import PipelineSettings
+from ..trackers.base import Track, TrackerResult
+from ..types import BBox, Detection, Frame, OcrResult, PlateRead
+from .ocr_worker import OcrJob, OcrWorker
+from .plate_formats import PlateFormats
+from .quality import shot_quality
+from .track_state import TrackReading
+from .voting import vote
+
+logger = logging.getLogger(__name__)
+
+ENDED_TRACK_GRACE_S = 5.0  # how long an ended track waits for its pending OCR jobs
+
+
+class TrackReader:
+    def __init__(self, camera_id: str, plate_detector: Detector | None, ocr: OcrWorker | None,
+                 settings: PipelineSettings | None = None, formats: PlateFormats | None = None,
+                 timings: dict[str, list[float]] | None = None):
+        self.camera_id = camera_id
+        self.plates, self.ocr = plate_detector, ocr
+        self.settings = settings or PipelineSettings()
+        self.formats = formats or PlateFormats()
+        self.timings = timings if timings is not None else {}
+        self._tracks: dict[int, TrackReading] = {}
+        self.plate_detections = 0
+        self.ocr_dropped = 0
+
+    def update(self, frame: Frame, result: TrackerResult) -> list[PlateRead]:
+        for track in result.tracks:
+            self._touch(track, frame)
+        if self.plates is not None:
+            for track in self._pick_for_plates(result.tracks, frame.frame_number):
+                self._look_for_plate(track, frame)
+        for track in result.removed:
+            if track.track_id in self._tracks:
+                self._tracks[track.track_id].ended_at_s = time.monotonic()
+        return self._collect(frame_done=False)
+
+    def flush(self, timeout_s: float = 30.0) -> list[PlateRead]:
+        """End of stream: wait for this camera's OCR, then finish every track."""
+        deadline = time.monotonic() + timeout_s
+        while any(t.ocr_pending for t in self._tracks.values()) and time.monotonic() < deadline:
+            time.sleep(0.005)
+        for reading in self._tracks.values():
+            reading.ended_at_s = reading.ended_at_s or time.monotonic()
+        return self._collect(frame_done=True)
+
+    @property
+    def active_tracks(self) -> int:
+        return len(self._tracks)
+
+    def _touch(self, track: Track, frame: Frame) -> None:
+        reading = self._tracks.get(track.track_id)
+        if reading is None:
+            reading = self._tracks[track.track_id] = TrackReading(track.track_id, frame.timestamp_s,
+                                                                  frame.frame_number)
+        reading.last_seen_s, reading.last_frame = frame.timestamp_s, frame.frame_number
+        reading.vehicle_bbox, reading.vehicle_label = track.xyxy, track.label
+
+    def _pick_for_plates(self, tracks: Sequence[Track], frame_number: int) -> list[Track]:
+        s = self.settings
+        wanted = []
+        for track in tracks:
+            reading = self._tracks[track.track_id]
+            if (reading.emitted or reading.ocr_submitted >= s.max_reads_per_track
+                    or frame_number - reading.last_plate_frame < s.plate_detect_interval_frames
+                    or track.xyxy[2] - track.xyxy[0] < s.min_vehicle_width_px):
+                continue
+            wanted.append((reading.last_plate_frame, track))
+        wanted.sort(key=lambda pair: pair[0])  # waiting longest first
+        return [track for _, track in wanted[: s.max_plate_detections_per_frame]]
+
+    def _look_for_plate(self, track: Track, frame: Frame) -> None:
+        reading = self._tracks[track.track_id]
+        reading.last_plate_frame = frame.frame_number
+        crop, (ox, oy) = crop_region(frame.image, track.xyxy, self.settings.vehicle_crop_margin)
+        if crop.size == 0:
+            return
+        started = time.perf_counter()
+        assert self.plates is not None
+        plates = self.plates.detect(crop)
+        self.timings.setdefault("plate_detect", []).append(time.perf_counter() - started)
+        self.plate_detections += 1
+        plate = best_plate(plates, self.settings.min_plate_score, self.settings.min_plate_width_px)
+        if plate is None:
+            return
+        plate_crop, _ = crop_region(crop, plate.xyxy, 0.0)
+        s = self.settings
+        quality = shot_quality(plate_crop, plate.score, s.sharpness_ref, s.plate_width_ref_px)
+        if quality <= reading.best_quality * (1.0 + s.min_quality_gain):
+            return
+        x1, y1, x2, y2 = plate.xyxy
+        reading.best_quality, reading.best_bbox = quality, (x1 + ox, y1 + oy, x2 + ox, y2 + oy)
+        reading.best_crop, reading.best_vehicle_crop = plate_crop.copy(), crop.copy()
+        reading.best_frame_number = frame.frame_number
+        self._submit(reading, crop, plate)
+
+    def _submit(self, reading: TrackReading, crop: np.ndarray, plate: Detection) -> None:
+        if self.ocr is None:
+            return
+        with reading.lock:
+            reading.ocr_pending += 1
+        job = OcrJob(self.camera_id, reading.track_id, crop.copy(), plate,
+                     reply=lambda _job, result: reading.add_read(result))
+        if self.ocr.submit(job):
+            reading.ocr_submitted += 1
+        else:
+            with reading.lock:
+                reading.ocr_pending -= 1
+            self.ocr_dropped += 1
+
+    def _collect(self, frame_done: bool) -> list[PlateRead]:
+        """Final reads of tracks that are stable, or ended with no OCR pending (or past the grace time)."""
+        out, now = [], time.monotonic()
+        for track_id, reading in list(self._tracks.items()):
+            reads = reading.snapshot_reads()
+            ended = reading.ended_at_s is not None and (
+                not reading.ocr_pending or frame_done or now - reading.ended_at_s > ENDED_TRACK_GRACE_S)
+            stable = not reading.emitted and self._is_stable(reads)
+            if (stable or ended) and not reading.emitted:
+                read = self._finish(reading, reads)
+                reading.emitted = True
+                if read is not None:
+                    out.append(read)
+            if ended:
+                del self._tracks[track_id]
+        return out
+
+    def _is_stable(self, reads: list[OcrResult]) -> bool:
+        needed = self.settings.stable_read_count
+        return len(reads) >= needed and vote(reads).support >= needed
+
+    def _finish(self, reading: TrackReading, reads: list[OcrResult]) -> PlateRead | None:
+        if reading.best_bbox is None:
+            return None
+        if self.ocr is None:
+            return self._plate_read(reading, "", 0.0, (), (), None)
+        voted = vote(reads)
+        resolved = self.formats.resolve(voted)
+        text = resolved.text
+        confidence = voted.score(text) * voted.length_share if len(text) == len(voted.text) else 0.0
+        if len(text) < self.settings.min_plate_chars or confidence < self.settings.min_read_confidence:
+            logger.debug("camera=%s track=%s read %r (confidence %.2f) dropped", self.camera_id,
+                         reading.track_id, text, confidence)
+            return None
+        chars = tuple(round(p.get(c, 0.0), 4) for c, p in zip(text, voted.char_scores, strict=True))
+        return self._plate_read(reading, text, confidence, chars, resolved.candidates, resolved.region,
+                                read_count=len(reads))
+
+    def _plate_read(self, reading: TrackReading, text: str, confidence: float, chars: tuple[float, ...],
+                    candidates: tuple, region: str | None, read_count: int = 0) -> PlateRead:
+        assert reading.best_bbox is not None
+        return PlateRead(
+            camera_id=self.camera_id, track_id=reading.track_id, text=text, confidence=round(confidence, 4),
+            char_confidences=chars, candidates=candidates, plate_bbox=reading.best_bbox,
+            first_seen_s=reading.first_seen_s, last_seen_s=reading.last_seen_s,
+            frame_number=reading.best_frame_number, read_count=read_count,
+            quality_score=round(reading.best_quality, 4), region=region, matches_format=region is not None,
+            vehicle_bbox=reading.vehicle_bbox, vehicle_type=reading.vehicle_label,
+            plate_crop=reading.best_crop, vehicle_crop=reading.best_vehicle_crop)
+
+
+def crop_region(image: np.ndarray, box: BBox, margin: float) -> tuple[np.ndarray, tuple[int, int]]:
+    """``image`` inside ``box`` grown by ``margin`` per side (clipped), and the crop's top-left corner."""
+    h, w = image.shape[:2]
+    x1, y1, x2, y2 = box
+    dx, dy = (x2 - x1) * margin, (y2 - y1) * margin
+    ix1, iy1 = max(0, int(x1 - dx)), max(0, int(y1 - dy))
+    ix2, iy2 = min(w, round(x2 + dx)), min(h, round(y2 + dy))
+    if ix2 - ix1 < 2 or iy2 - iy1 < 2:
+        return image[0:0, 0:0], (ix1, iy1)
+    return image[iy1:iy2, ix1:ix2], (ix1, iy1)
+
+
+def best_plate(plates: Sequence[Detection], min_score: float, min_width_px: float) -> Detection | None:
+    ok = [p for p in plates if p.score >= min_score and p.xyxy[2] - p.xyxy[0] >= min_width_px]
+    return max(ok, key=lambda p: p.score, default=None)

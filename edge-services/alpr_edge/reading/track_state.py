@@ -1,0 +1,43 @@
+"""What the reader remembers about one track: timing, best plate shot, OCR reads and their vote."""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from ..types import BBox, OcrResult
+
+
+@dataclass
+class TrackReading:
+    track_id: int
+    first_seen_s: float
+    first_frame: int
+    last_seen_s: float = 0.0
+    last_frame: int = 0
+    vehicle_bbox: BBox | None = None
+    vehicle_label: str | None = None
+    last_plate_frame: int = -10**9  # last frame the plate detector ran on this track
+    best_quality: float = 0.0
+    best_bbox: BBox | None = None  # plate box in frame pixels
+    best_crop: np.ndarray | None = field(default=None, repr=False)
+    best_vehicle_crop: np.ndarray | None = field(default=None, repr=False)
+    best_frame_number: int = 0
+    ocr_submitted: int = 0
+    ocr_pending: int = 0
+    reads: list[OcrResult] = field(default_factory=list)
+    emitted: bool = False  # a final read went out: no more plate work on this track
+    ended_at_s: float | None = None  # the tracker removed it; waiting for pending OCR
+    lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def add_read(self, result: OcrResult | None) -> None:
+        with self.lock:
+            self.ocr_pending -= 1
+            if result is not None and result.text:
+                self.reads.append(result)
+
+    def snapshot_reads(self) -> list[OcrResult]:
+        with self.lock:
+            return list(self.reads)
