@@ -34,14 +34,6 @@ class CameraSettings(StrictModel):
         "auto", description="RTSP decoding: nvdec = GStreamer nvv4l2decoder (Jetson); cpu = FFmpeg.")
     codec: Literal["h264", "h265"] = Field("h264", description="RTSP stream codec (GStreamer depay/parse).")
     latency_ms: int = Field(200, ge=0, le=10_000, description="RTSP jitter buffer in ms (GStreamer).")
-    kind: Literal["auto", "file", "rtsp", "usb", "images"] = Field(
-        "auto", description="Source type; auto guesses it from the source (rtsp://, /dev/videoN, folder, file).")
-    loop: bool = Field(False, description="Restart a video file or image folder at its end (demos).")
-    max_fps: float | None = Field(None, gt=0, le=240, description="Cap on frames per second read.")
-    decoder: Literal["auto", "cpu", "nvdec"] = Field(
-        "auto", description="RTSP decoding: nvdec = GStreamer nvv4l2decoder (Jetson); cpu = FFmpeg.")
-    codec: Literal["h264", "h265"] = Field("h264", description="RTSP stream codec (GStreamer depay/parse).")
-    latency_ms: int = Field(200, ge=0, le=10_000, description="RTSP jitter buffer in ms (GStreamer).")
 
 
 class ModelSettings(StrictModel):
