@@ -59,7 +59,17 @@ def normalise(text: str) -> str:
 
 
 def _finite(value: Any) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool) and math.isfinite(value)
+    """A finite real number (Python or numpy scalar), not a bool."""
+    try:
+        return math.isfinite(value) and value is not True and value is not False
+    except TypeError:
+        return False
+
+
+def _scores(values: Any) -> list[float]:
+    """Per-character confidences as floats; NaN/inf become 0."""
+    out = [float(v) for v in values]
+    return out if all(map(math.isfinite, out)) else [v if math.isfinite(v) else 0.0 for v in out]
 
 
 def _ms(ts_s: float) -> datetime:
@@ -184,7 +194,7 @@ class EventProcessor:
                 "region": region,
                 "matches_format": matches,
                 "candidates": candidates,
-                "char_confidences": [float(c) if _finite(c) else 0.0 for c in read.char_confidences],
+                "char_confidences": _scores(read.char_confidences),
             },
             "vehicle": {"type": read.vehicle_type, "make": None, "model": None, "color": None}
             if read.vehicle_type

@@ -12,6 +12,7 @@ import json
 import logging
 import struct
 import threading
+import time
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -20,7 +21,7 @@ from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
 from alpr_common.schemas import parsed_schema, schema_str, subject_for_topic
-from alpr_common.serde import RecordSerde, SerdeError
+from alpr_common.serde import SerdeError
 
 logger = logging.getLogger(__name__)
 
@@ -46,11 +47,26 @@ def record_to_json(record: dict[str, Any]) -> bytes:
     return json.dumps(record, default=_json_default, separators=(",", ":")).encode()
 
 
+def check_record(schema: str, record: dict[str, Any]) -> None:
+    """Validate against schemas/<schema>.avsc; the cheap boolean check first, the detailed one on failure."""
+    parsed = parsed_schema(schema)
+    if fastavro.validation.validate(record, parsed, raise_errors=False):
+        return
+    try:
+        fastavro.validation.validate(record, parsed, raise_errors=True)
+    except fastavro.validation.ValidationError as exc:
+        raise SerdeError(f"record does not match schema {schema}: {exc}") from None
+    raise SerdeError(f"record does not match schema {schema}")
+
+
 class AvroEncoder:
     """Confluent wire format: magic byte 0, 4-byte schema id, schemaless Avro body (fastavro)."""
 
-    def __init__(self, registry: SchemaRegistryClient, auto_register: bool = False, validate: bool = True):
+    def __init__(self, registry: SchemaRegistryClient, auto_register: bool = False, validate: bool = True,
+                 retry_interval_s: float = 5.0):
         self.registry = registry
+        self.retry_interval_s = retry_interval_s  # after a failed lookup, fail fast for this long
+        self._retry_at = 0.0
         self.auto_register = auto_register
         self.validate = validate
         self._ids: dict[tuple[str, str], int] = {}
@@ -63,6 +79,8 @@ class AvroEncoder:
             return found
         with self._lock:
             subject = subject_for_topic(topic)
+            if time.monotonic() < self._retry_at:
+                raise RegistryUnavailable(f"schema registry unreachable for {subject} (retrying later)")
             try:
                 if self.auto_register:
                     found = self.registry.register_schema(subject, Schema(schema_str(schema), "AVRO"))
@@ -73,6 +91,7 @@ class AvroEncoder:
                     raise SerdeError(f"schema {schema} is not registered under {subject}: {exc}") from None
                 raise RegistryUnavailable(f"schema registry error for {subject}: {exc}") from None
             except Exception as exc:  # network errors (httpx) while the registry is down
+                self._retry_at = time.monotonic() + self.retry_interval_s
                 raise RegistryUnavailable(f"schema registry unreachable for {subject}: {exc}") from None
             assert found is not None
             self._ids[key] = found
@@ -82,10 +101,7 @@ class AvroEncoder:
     def encode(self, schema: str, record: dict[str, Any], topic: str) -> bytes:
         parsed = parsed_schema(schema)
         if self.validate:
-            try:
-                fastavro.validation.validate(record, parsed, raise_errors=True)
-            except fastavro.validation.ValidationError as exc:
-                raise SerdeError(f"record does not match schema {schema}: {exc}") from None
+            check_record(schema, record)
         schema_id = self.schema_id(schema, topic)
         buf = io.BytesIO()
         buf.write(_HEADER.pack(0, schema_id))
@@ -97,16 +113,18 @@ class AvroEncoder:
 
 
 class JsonEncoder:
-    """UTF-8 JSON of the same records, validated against the same schemas (RecordSerde JSON mode)."""
+    """UTF-8 JSON of the same records, validated against the same schemas (what RecordSerde JSON mode reads).
 
-    def __init__(self) -> None:
-        self._serdes: dict[str, RecordSerde] = {}
+    Records are complete (the processor fills every field), so plain ``json.dumps`` gives the same
+    document as RecordSerde's JSON mode without its Avro round trip.
+    """
 
     def encode(self, schema: str, record: dict[str, Any], topic: str) -> bytes:
-        serde = self._serdes.get(schema)
-        if serde is None:
-            serde = self._serdes[schema] = RecordSerde(schema, use_avro=False)
-        return serde.serialize(record, topic)
+        check_record(schema, record)
+        try:
+            return record_to_json(record)
+        except (TypeError, ValueError) as exc:
+            raise SerdeError(f"record of schema {schema} is not JSON serialisable: {exc}") from None
 
 
 def make_encoder(use_avro: bool, registry_url: str, auto_register: bool = False) -> Encoder:
