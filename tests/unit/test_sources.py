@@ -9,7 +9,6 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
-
 from alpr_edge.config import CameraSettings
 from alpr_edge.pipeline_config import SourceSettings
 from alpr_edge.sources import (
@@ -78,7 +77,8 @@ def test_video_file_fast_reads_every_frame_in_order(tmp_path: Path) -> None:
 def test_video_file_paced_to_native_fps(tmp_path: Path) -> None:
     video = write_video(tmp_path / "v.avi", frames=10, fps=20.0)
     started = time.monotonic()
-    frames = drain(start_camera(CameraSettings(id="c", source=str(video)), SourceSettings(frame_queue_size=64)))
+    camera = start_camera(CameraSettings(id="c", source=str(video)), SourceSettings(frame_queue_size=64))
+    frames = drain(camera)
     assert len(frames) == 10
     assert time.monotonic() - started >= 0.4  # 10 frames at 20 fps
 
@@ -187,8 +187,8 @@ def test_live_source_backoff_reconnect_and_frozen_stream() -> None:
 
 
 @pytest.mark.parametrize(("codec", "nvdec", "parts"), [
-    ("h264", True, ["rtspsrc location=\"rtsp://cam/1\" protocols=tcp latency=200", "rtph264depay", "h264parse",
-                    "nvv4l2decoder", "nvvidconv", "appsink drop=true max-buffers=1 sync=false"]),
+    ("h264", True, ["rtspsrc location=\"rtsp://cam/1\" protocols=tcp latency=200", "rtph264depay",
+                    "h264parse", "nvv4l2decoder", "nvvidconv", "appsink drop=true max-buffers=1 sync=false"]),
     ("h265", True, ["rtph265depay", "h265parse", "nvv4l2decoder"]),
     ("h264", False, ["rtph264depay", "avdec_h264 ! videoconvert", "format=BGR"]),
 ])

@@ -1,0 +1,117 @@
+#!/usr/bin/env python3
+"""Video benchmark of the full edge pipeline, as fast as possible.
+
+    python scripts/benchmark_video.py ../shared/data/video/parkpow_cars.mp4 [--runs 3] [--config DIR]
+
+Vehicle detection on every frame, ByteTrack, plate detection on tracked vehicle crops when the per-track
+logic asks, OCR on the worker queue, voting. Decoding runs in the camera thread as in pilot.py.
+Prints progress, reads, fps, median ms per stage and peak RSS; the last line is ``fps=.. peak_rss_mb=..``
+(with --runs N: the median fps of the runs).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import resource
+import statistics
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+for sub in ("", "edge-services"):
+    if str(ROOT / sub) not in sys.path:
+        sys.path.insert(0, str(ROOT / sub))
+
+from alpr_edge.config import CameraSettings, EdgeConfig  # noqa: E402
+from alpr_edge.pipeline import Models, StageTimings, build_camera_pipeline, load_models  # noqa: E402
+from alpr_edge.reading.ocr_worker import OcrWorker  # noqa: E402
+from alpr_edge.sinks import describe_read  # noqa: E402
+from alpr_edge.sources import VideoFileSource, start_camera  # noqa: E402
+
+from alpr_common.config import add_config_args, load_or_exit  # noqa: E402
+
+PROGRESS_EVERY = 50
+
+
+class TimedSource(VideoFileSource):
+    """A video file source that records decode time per frame."""
+
+    def __init__(self, path: str, timings: StageTimings):
+        super().__init__(path)
+        self.timings = timings
+
+    def read(self):
+        started = time.perf_counter()
+        image = super().read()
+        if image is not None:
+            self.timings.add("decode", time.perf_counter() - started)
+        return image
+
+
+@dataclass(frozen=True)
+class RunResult:
+    fps: float
+    timings: StageTimings
+    reads: list
+    plate_detector_calls: int
+
+
+def run_once(video: str, cfg: EdgeConfig, models: Models, quiet: bool) -> RunResult:
+    timings = StageTimings()
+    ocr = OcrWorker(models.ocr, cfg.pipeline.ocr_queue_size) if models.ocr else None
+    pipe = build_camera_pipeline("bench", cfg, models, ocr, timings)
+    camera = start_camera(CameraSettings(id="bench", source=video), cfg.sources, TimedSource(video, timings))
+    reads, frames, started = [], 0, time.perf_counter()
+    while (frame := camera.buffer.get(timeout_s=30)) is not None:
+        reads += pipe.process(frame).reads
+        frames += 1
+        if not quiet and frames % PROGRESS_EVERY == 0:
+            print(f"  frame {frames}: {frames / (time.perf_counter() - started):.1f} fps, "
+                  f"{pipe.reader.active_tracks} tracks, {len(reads)} reads", flush=True)
+    reads += pipe.flush()
+    elapsed = time.perf_counter() - started
+    camera.join()
+    if ocr:
+        ocr.close()
+        timings.stages["ocr"] = list(ocr.durations_s)
+    if ocr and ocr.dropped:
+        print(f"  OCR jobs dropped: {ocr.dropped}")
+    return RunResult(frames / elapsed, timings, reads, pipe.reader.plate_detections)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("video")
+    parser.add_argument("--runs", type=int, default=1, help="repeat and report the median fps")
+    parser.add_argument("--no-ocr", action="store_true")
+    add_config_args(parser)
+    args = parser.parse_args(argv)
+    cfg = load_or_exit(EdgeConfig, args)
+    cfg.sources.as_fast_as_possible = True
+    logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if not Path(args.video).is_file():
+        print(f"no such video: {args.video}", file=sys.stderr)
+        return 2
+    models = load_models(cfg, with_ocr=not args.no_ocr)
+    results = []
+    for run in range(1, args.runs + 1):
+        print(f"run {run}/{args.runs}: {args.video}", flush=True)
+        result = run_once(args.video, cfg, models, quiet=run > 1)
+        results.append(result.fps)
+        for read in result.reads:
+            print(f"  read: {describe_read(read)}")
+        print(f"  run fps={result.fps:.2f} median_ms_per_stage={result.timings.medians_ms()} "
+              f"plate_detector_calls={result.plate_detector_calls} "
+              f"ocr_calls={len(result.timings.stages.get('ocr', []))}", flush=True)
+    peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    if len(results) > 1:
+        print(f"fps per run: {[round(f, 2) for f in results]}")
+    print(f"fps={statistics.median(results):.2f} peak_rss_mb={peak_rss_mb:.0f}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
