@@ -44,9 +44,16 @@ def test_costs_are_configurable() -> None:
     assert weighted_distance("ABCO", "ABC0", costs).cost == pytest.approx(1.0)
 
 
-def test_deletions_include_the_text_and_are_unique() -> None:
-    out = list(deletions("AAB", 1))
-    assert out[0] == "AAB" and sorted(out) == ["AA", "AAB", "AB"]
+@pytest.mark.parametrize(
+    ("text", "k", "expected"),
+    [
+        ("AAB", 1, {"AAB", "AA", "AB"}),
+        ("ABC", 2, {"ABC", "AB", "AC", "BC", "A", "B", "C"}),
+        ("A", 3, {"A", ""}),
+    ],
+)
+def test_deletions(text: str, k: int, expected: set[str]) -> None:
+    assert deletions(text, k) == expected
 
 
 @pytest.mark.parametrize("max_cost", [0.25, 0.5, 1.0, 2.0, 3.0])

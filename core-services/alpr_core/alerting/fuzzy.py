@@ -11,9 +11,9 @@ Levenshtein distance and then the exact weighted distance.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass
-from itertools import combinations
+from functools import lru_cache
 
 from rapidfuzz.distance import Levenshtein
 
@@ -114,16 +114,20 @@ def _backtrace(d: list[list[float]], cand: str, entry: str, costs: ConfusableCos
     return ops
 
 
-def deletions(text: str, k: int) -> Iterator[str]:
+def deletions(text: str, k: int) -> set[str]:
     """``text`` and every string obtained by deleting up to ``k`` of its characters."""
-    seen = {text}
-    yield text
-    for r in range(1, min(k, len(text)) + 1):
-        for idx in combinations(range(len(text)), r):
-            variant = "".join(c for i, c in enumerate(text) if i not in idx)
-            if variant not in seen:
-                seen.add(variant)
-                yield variant
+    out = {text}
+    frontier = {text}
+    for _ in range(min(k, len(text))):
+        frontier = {w[:i] + w[i + 1 :] for w in frontier for i in range(len(w))}
+        out |= frontier
+    return out
+
+
+@lru_cache(maxsize=8192)
+def _query_keys(folded: str, k: int) -> frozenset[str]:
+    """Deletion keys of a query; cached because every index of every rule asks for the same ones."""
+    return frozenset(deletions(folded, k))
 
 
 class FuzzyIndex:
@@ -136,13 +140,13 @@ class FuzzyIndex:
         self.costs = costs
         self.max_edits = max_edits
         self._keys: dict[str, set[str]] = {}
-        self._entries: set[str] = set()
+        self._entries: dict[str, str] = {}  # entry -> folded entry
 
     def add(self, entry: str) -> None:
         if entry in self._entries:
             return
-        self._entries.add(entry)
-        for key in deletions(self.costs.fold(entry), self.max_edits):
+        folded = self._entries[entry] = self.costs.fold(entry)
+        for key in deletions(folded, self.max_edits):
             self._keys.setdefault(key, set()).add(entry)
 
     def __len__(self) -> int:
@@ -155,13 +159,11 @@ class FuzzyIndex:
         if k > self.max_edits:
             pool: Iterable[str] = self._entries
         else:
-            found: set[str] = set()
-            for key in deletions(folded, k):
-                found.update(self._keys.get(key, ()))
-            pool = found
+            keys = self._keys
+            pool = {e for key in _query_keys(folded, k) if key in keys for e in keys[key]}
         hits = []
         for entry in pool:
-            if Levenshtein.distance(folded, self.costs.fold(entry), score_cutoff=k) > k:
+            if Levenshtein.distance(folded, self._entries[entry], score_cutoff=k) > k:
                 continue
             result = weighted_distance(query, entry, self.costs)
             if result.cost <= max_cost + 1e-9:

@@ -131,15 +131,18 @@ class WatchlistIndex:
         return self._best_fuzzy(candidates, now, max_cost)
 
     def _plain(self, cand: str, now: datetime) -> Hit | None:
-        groups: list[tuple[str, list[WatchEntry]]] = [
-            ("exact", self._exact.get(cand, [])),
-            ("prefix", self._prefix.walk(cand)),
-            ("suffix", self._suffix.walk(cand[::-1])),
-        ]
+        groups: list[tuple[str, list[WatchEntry]]] = []
+        if self._exact:
+            groups.append(("exact", self._exact.get(cand, [])))
+        if self._prefix.children or self._prefix.entries:
+            groups.append(("prefix", self._prefix.walk(cand)))
+        if self._suffix.children or self._suffix.entries:
+            groups.append(("suffix", self._suffix.walk(cand[::-1])))
         if self._contains:
             subs = {cand[i:j] for i in range(len(cand)) for j in range(i, len(cand) + 1)}
             groups.append(("contains", [e for s in subs for e in self._contains.get(s, ())]))
-        groups.append(("regex", [e for rx, e in self._regex if rx.search(cand)]))
+        if self._regex:
+            groups.append(("regex", [e for rx, e in self._regex if rx.search(cand)]))
         for kind, entries in groups:
             for entry in entries:
                 if entry.active(now):
