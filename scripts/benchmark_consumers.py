@@ -1,0 +1,244 @@
+#!/usr/bin/env python3
+"""Throughput of the storage- and search-consumer from process start until caught up.
+
+    .venv/bin/python scripts/benchmark_consumers.py                       # 200,000 events, both consumers
+    .venv/bin/python scripts/benchmark_consumers.py --events 50000 --only storage
+
+Preloads N Avro plate events (one fresh topic, progress lines), then runs each consumer as its console
+script with a fresh consumer group and times it from process start until its committed offsets reach
+the end of the topic; the rows/documents are counted afterwards. The last line is
+``storage_events_per_s=.. search_docs_per_s=..``. Test data (topic, rows, index) is removed at the end
+unless --keep. Needs the local stack (scripts/stack up) with topics' broker, registry, PostgreSQL and
+OpenSearch.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import _bootstrap  # noqa: F401
+import fastavro
+import psycopg
+from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from alpr_common.schemas import parsed_schema
+from alpr_common.serde import RecordSerde, registry_client
+
+ROOT = Path(__file__).resolve().parent.parent
+BIN = Path(sys.executable).parent
+
+
+def say(msg: str) -> None:
+    print(f"[{time.strftime('%H:%M:%S')}] {msg}", flush=True)
+
+
+def make_event(i: int, camera: str, base: datetime) -> dict[str, Any]:
+    plate = f"B{i % 1_000_000:06d}"
+    return {
+        "event_id": str(uuid.uuid4()),
+        "captured_at": base + timedelta(milliseconds=i),
+        "published_at": base,
+        "camera_id": camera,
+        "track_id": i,
+        "preview": False,
+        "plate": {
+            "text": plate,
+            "normalized_text": plate,
+            "confidence": 0.9,
+            "region": "us-generic",
+            "matches_format": True,
+            "candidates": [{"text": plate, "confidence": 0.9}],
+            "char_confidences": [0.95] * len(plate),
+        },
+        "vehicle": {"type": "car", "make": None, "model": None, "color": None},
+        "bbox": {"x1": 1.0, "y1": 2.0, "x2": 3.0, "y2": 4.0},
+        "images": {
+            "plate_url": f"s3://alpr-plate-images/bench/{i}.jpg",
+            "vehicle_url": None,
+            "frame_url": None,
+        },
+        "latency_ms": 100,
+        "node": {"site": "bench", "host": "bench-1"},
+        "extras": {"roi": None, "direction": None, "quality_score": 0.7, "frame_number": i, "read_count": 3},
+    }
+
+
+def preload(args: argparse.Namespace, topic: str, camera: str) -> None:
+    serde = RecordSerde("plate_event", registry_client(args.registry), use_avro=True, auto_register=True)
+    base = datetime.now(timezone.utc).replace(microsecond=0) - timedelta(hours=1)
+    header = serde.serialize(make_event(0, camera, base), topic)[:5]  # magic byte + registered schema id
+    schema = parsed_schema("plate_event")
+    producer = Producer(
+        {
+            "bootstrap.servers": args.bootstrap,
+            "linger.ms": 50,
+            "batch.size": 1_000_000,
+            "queue.buffering.max.messages": 500_000,
+            "compression.type": "lz4",
+            "acks": "all",
+        }
+    )
+    step = max(1, args.events // 10)
+    started = time.monotonic()
+    for i in range(args.events):
+        buf = io.BytesIO()
+        fastavro.schemaless_writer(buf, schema, make_event(i, camera, base))
+        while True:
+            try:
+                producer.produce(topic, value=header + buf.getvalue(), key=f"{camera}-{i % 6}".encode())
+                break
+            except BufferError:
+                producer.poll(0.1)
+        if (i + 1) % step == 0:
+            producer.poll(0)
+            say(f"preload: {i + 1:,}/{args.events:,} events produced")
+    assert producer.flush(120) == 0, "preload: messages left undelivered"
+    say(f"preload: {args.events:,} events in {time.monotonic() - started:.1f}s on {topic}")
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def committed_total(args: argparse.Namespace, group: str, topic: str, partitions: int) -> int:
+    probe = Consumer({"bootstrap.servers": args.bootstrap, "group.id": group, "enable.auto.commit": False})
+    try:
+        tps = probe.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=10)
+        return sum(max(tp.offset, 0) for tp in tps)
+    finally:
+        probe.close()
+
+
+def run_consumer(args: argparse.Namespace, kind: str, topic: str, extra_env: dict[str, str]) -> float:
+    """Start the consumer, wait until its group committed every offset, stop it; returns seconds."""
+    section = f"{kind.upper()}_CONSUMER"
+    group = f"bench-{kind}-{uuid.uuid4().hex[:8]}"
+    env = {
+        **os.environ,
+        **extra_env,
+        "ALPR_KAFKA__BOOTSTRAP_SERVERS": args.bootstrap,
+        "ALPR_KAFKA__SCHEMA_REGISTRY_URL": args.registry,
+        "ALPR_KAFKA__TOPICS__PLATES__NAME": topic,
+        "ALPR_KAFKA__TOPICS__DLQ__NAME": f"{topic}.dlq",
+        f"ALPR_{section}__GROUP_ID": group,
+        f"ALPR_{section}__METRICS_PORT": str(free_port()),
+        "ALPR_LOGGING__LEVEL": "WARNING",
+    }
+    say(f"{kind}: starting alpr-{kind}-consumer ({', '.join(f'{k}={v}' for k, v in extra_env.items())})")
+    started = time.monotonic()
+    proc = subprocess.Popen([str(BIN / f"alpr-{kind}-consumer")], env=env, cwd=ROOT)
+    try:
+        done, last_report = 0, started
+        while done < args.events:
+            if proc.poll() is not None:
+                raise SystemExit(f"{kind}: consumer exited with {proc.returncode}")
+            time.sleep(0.25)
+            done = committed_total(args, group, topic, args.partitions)
+            if time.monotonic() - last_report >= 5:
+                last_report = time.monotonic()
+                say(f"{kind}: {done:,}/{args.events:,} committed after {last_report - started:.1f}s")
+        elapsed = time.monotonic() - started
+    finally:
+        proc.terminate()
+        proc.wait(60)
+    say(
+        f"{kind}: caught up: {args.events:,} events in {elapsed:.2f}s from process start "
+        f"= {args.events / elapsed:,.0f}/s"
+    )
+    return elapsed
+
+
+def stored_rows(args: argparse.Namespace, camera: str) -> int:
+    with psycopg.connect(args.dsn) as conn:
+        row = conn.execute("SELECT count(*) FROM plate_events WHERE camera_id = %s", (camera,)).fetchone()
+    return int(row[0]) if row else 0
+
+
+def es(args: argparse.Namespace, method: str, path: str) -> Any:
+    req = urllib.request.Request(args.opensearch + path, method=method)
+    with urllib.request.urlopen(req, timeout=60) as resp:
+        return json.loads(resp.read() or b"null")
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("--events", type=int, default=200_000, help="events to preload (default 200000)")
+    p.add_argument("--partitions", type=int, default=6, help="partitions of the benchmark topic")
+    p.add_argument("--only", choices=["storage", "search"], help="run one consumer only")
+    p.add_argument("--storage-batch", type=int, default=5000, help="storage-consumer batch_size")
+    p.add_argument("--search-batch", type=int, default=2000, help="search-consumer batch_size")
+    p.add_argument("--keep", action="store_true", help="keep the topic, rows and index")
+    p.add_argument("--bootstrap", default="127.0.0.1:9092")
+    p.add_argument("--registry", default="http://127.0.0.1:8081/apis/ccompat/v7")
+    p.add_argument("--dsn", default="host=127.0.0.1 port=5432 dbname=alpr_db user=alpr password=alpr")
+    p.add_argument("--opensearch", default="http://127.0.0.1:9200")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    run = uuid.uuid4().hex[:8]
+    topic, camera, prefix = f"bench.plates.{run}", f"bench-{run}", f"alpr-bench-{run}"
+    admin = AdminClient({"bootstrap.servers": args.bootstrap})
+    admin.create_topics([NewTopic(topic, args.partitions, 1), NewTopic(f"{topic}.dlq", 1, 1)])[topic].result(
+        30
+    )
+    rates = {"storage": 0.0, "search": 0.0}
+    try:
+        preload(args, topic, camera)
+        if args.only in (None, "storage"):
+            secs = run_consumer(
+                args, "storage", topic, {"ALPR_STORAGE_CONSUMER__BATCH_SIZE": str(args.storage_batch)}
+            )
+            rows = stored_rows(args, camera)
+            say(f"storage: {rows:,} rows in plate_events for camera {camera}")
+            rates["storage"] = rows / secs
+        if args.only in (None, "search"):
+            secs = run_consumer(
+                args,
+                "search",
+                topic,
+                {
+                    "ALPR_SEARCH_CONSUMER__BATCH_SIZE": str(args.search_batch),
+                    "ALPR_SEARCH__INDEX_PREFIX": prefix,
+                },
+            )
+            es(args, "POST", f"/{prefix}/_refresh")
+            docs = int(es(args, "GET", f"/{prefix}/_count")["count"])
+            say(f"search: {docs:,} documents behind alias {prefix}")
+            rates["search"] = docs / secs
+    finally:
+        if not args.keep:
+            cleanup(args, admin, topic, camera, prefix)
+    print(f"storage_events_per_s={rates['storage']:.0f} search_docs_per_s={rates['search']:.0f}", flush=True)
+    return 0
+
+
+def cleanup(args: argparse.Namespace, admin: AdminClient, topic: str, camera: str, prefix: str) -> None:
+    admin.delete_topics([topic, f"{topic}.dlq"], operation_timeout=30)
+    with psycopg.connect(args.dsn) as conn:
+        conn.execute("DELETE FROM plate_events WHERE camera_id = %s", (camera,))
+    for path in (f"/{prefix}-*", f"/_index_template/{prefix}", f"/_plugins/_ism/policies/{prefix}-retention"):
+        with contextlib.suppress(OSError):
+            es(args, "DELETE", path)
+    say("cleanup: benchmark topic, rows and index removed")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
