@@ -50,6 +50,15 @@ def minio_client(store: ObjectStoreSettings, timeout_s: float = 5.0) -> Minio:
     )
 
 
+def _day_end_s(name: str) -> float:
+    """End of the UTC day a ``YYYY-MM-DD`` folder stands for (inf for other names)."""
+    try:
+        start = datetime.strptime(name, "%Y-%m-%d").replace(tzinfo=timezone.utc).timestamp()
+    except ValueError:
+        return float("inf")
+    return start + 86_400
+
+
 def _ascii(value: Any) -> str:
     return str(value).encode("ascii", "replace").decode()
 
@@ -217,8 +226,8 @@ class ImageStorageService:
             except OSError:
                 continue
         for day in self.settings.local_dir.glob("*"):
-            if day.is_dir() and not any(day.iterdir()):
-                day.rmdir()
+            if _day_end_s(day.name) < cutoff and day.is_dir() and not any(day.iterdir()):
+                day.rmdir()  # only past days: today's folder may be in use
         if removed:
             logger.info(
                 "removed %d local image(s) older than %s day(s)", removed, self.settings.retention_days
