@@ -49,6 +49,9 @@ class PipelineSettings(StrictModel):
     plate_on_vehicle_crops: bool = Field(
         True,
         description="Detect plates on tracked vehicle crops (fast); false: on the whole frame.")
+    plate_crop_imgsz: int | None = Field(
+        320, ge=64, le=1280, multiple_of=32,
+        description="Plate detector input long side on vehicle crops (none: the model's own size).")
     vehicle_crop_margin: float = Field(
         0.05, ge=0, le=1, description="Margin added around a vehicle box, per side.")
     min_vehicle_width_px: int = Field(

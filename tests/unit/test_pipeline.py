@@ -274,3 +274,29 @@ def test_stage_timings_medians() -> None:
     for v in (0.001, 0.003, 0.002):
         t.add("x", v)
     assert t.medians_ms() == {"x": 2.0}
+
+
+def test_plates_on_the_whole_frame_mode() -> None:
+    class FramePlates:
+        def __init__(self):
+            self.calls = 0
+
+        def detect(self, image):
+            self.calls += 1
+            return [Detection((150, 220, 230, 245), 0.8, 0, "plate"),
+                    Detection((600, 10, 630, 20), 0.9, 0, "plate")]
+
+    settings = PipelineSettings(plate_on_vehicle_crops=False, plate_detect_interval_frames=1,
+                                stable_read_count=2)
+    worker = OcrWorker(ScriptedOcr(["ABC1234"]))
+    plates = FramePlates()
+    reader = TrackReader("cam", plates, worker, settings)
+    pipe = CameraPipeline("cam", FakeVehicles(8), reader, ByteTracker(), settings)
+    reads = []
+    for frame in frames(40):
+        reads += pipe.process(frame).reads
+        worker.wait_idle(5)
+    reads += pipe.flush()
+    worker.close()
+    assert [r.text for r in reads] == ["ABC1234"]
+    assert reads[0].plate_bbox == pytest.approx((150, 220, 230, 245), abs=1.0)  # the plate inside the car

@@ -45,9 +45,12 @@ class TrackReader:
     def update(self, frame: Frame, result: TrackerResult) -> list[PlateRead]:
         for track in result.tracks:
             self._touch(track, frame)
-        if self.plates is not None:
-            for track in self._pick_for_plates(result.tracks, frame.frame_number):
+        picked = self._pick_for_plates(result.tracks, frame.frame_number) if self.plates is not None else []
+        if self.settings.plate_on_vehicle_crops:
+            for track in picked:
                 self._look_for_plate(track, frame)
+        elif picked:
+            self._look_for_plates_in_frame(picked, frame)
         for track in result.removed:
             if track.track_id in self._tracks:
                 self._tracks[track.track_id].ended_at_s = time.monotonic()
@@ -87,26 +90,51 @@ class TrackReader:
         wanted.sort(key=lambda pair: pair[0])  # waiting longest first
         return [track for _, track in wanted[: s.max_plate_detections_per_frame]]
 
-    def _look_for_plate(self, track: Track, frame: Frame) -> None:
-        reading = self._tracks[track.track_id]
-        reading.last_plate_frame = frame.frame_number
-        crop, (ox, oy) = crop_region(frame.image, track.xyxy, self.settings.vehicle_crop_margin)
-        if crop.size == 0:
-            return
-        started = time.perf_counter()
+    def _detect_plates(self, image: np.ndarray) -> list[Detection]:
         assert self.plates is not None
-        plates = self.plates.detect(crop)
+        started = time.perf_counter()
+        plates = self.plates.detect(image)
         self.timings.setdefault("plate_detect", []).append(time.perf_counter() - started)
         self.plate_detections += 1
-        plate = best_plate(plates, self.settings.min_plate_score, self.settings.min_plate_width_px)
-        if plate is None:
+        return plates
+
+    def _look_for_plate(self, track: Track, frame: Frame) -> None:
+        """Plate detector on the track's vehicle crop."""
+        self._tracks[track.track_id].last_plate_frame = frame.frame_number
+        crop, origin = crop_region(frame.image, track.xyxy, self.settings.vehicle_crop_margin)
+        if crop.size == 0:
             return
+        s = self.settings
+        plate = best_plate(self._detect_plates(crop), s.min_plate_score, s.min_plate_width_px)
+        if plate is not None:
+            self._consider_shot(self._tracks[track.track_id], frame, crop, origin, plate)
+
+    def _look_for_plates_in_frame(self, tracks: Sequence[Track], frame: Frame) -> None:
+        """Plate detector once on the whole frame; each track takes the best plate centred in its box."""
+        plates = self._detect_plates(frame.image)
+        for track in tracks:
+            reading = self._tracks[track.track_id]
+            reading.last_plate_frame = frame.frame_number
+            x1, y1, x2, y2 = track.xyxy
+            inside = [p for p in plates if x1 <= (p.xyxy[0] + p.xyxy[2]) / 2 <= x2
+                      and y1 <= (p.xyxy[1] + p.xyxy[3]) / 2 <= y2]
+            plate = best_plate(inside, self.settings.min_plate_score, self.settings.min_plate_width_px)
+            crop, (ox, oy) = crop_region(frame.image, track.xyxy, self.settings.vehicle_crop_margin)
+            if plate is not None and crop.size:
+                px1, py1, px2, py2 = plate.xyxy
+                local = Detection((px1 - ox, py1 - oy, px2 - ox, py2 - oy), plate.score, plate.class_id,
+                                  plate.label)
+                self._consider_shot(reading, frame, crop, (ox, oy), local)
+
+    def _consider_shot(self, reading: TrackReading, frame: Frame, crop: np.ndarray, origin: tuple[int, int],
+                       plate: Detection) -> None:
+        """Keep the shot and send it to OCR if it beats the track's best shot (``plate`` in crop pixels)."""
         plate_crop, _ = crop_region(crop, plate.xyxy, 0.0)
         s = self.settings
         quality = shot_quality(plate_crop, plate.score, s.sharpness_ref, s.plate_width_ref_px)
-        if quality <= reading.best_quality * (1.0 + s.min_quality_gain):
+        if plate_crop.size == 0 or quality <= reading.best_quality * (1.0 + s.min_quality_gain):
             return
-        x1, y1, x2, y2 = plate.xyxy
+        (ox, oy), (x1, y1, x2, y2) = origin, plate.xyxy
         reading.best_quality, reading.best_bbox = quality, (x1 + ox, y1 + oy, x2 + ox, y2 + oy)
         reading.best_crop, reading.best_vehicle_crop = plate_crop.copy(), crop.copy()
         reading.best_frame_number = frame.frame_number
