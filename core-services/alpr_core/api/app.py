@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import urllib3
 from fastapi import FastAPI
 from fastapi.middleware.cors import CORSMiddleware
 from prometheus_client import Counter, Histogram
@@ -75,6 +76,11 @@ def _image_client(cfg: CoreConfig) -> Any:
         secret_key=store.secret_key.get_secret_value(),
         secure=store.secure,
         region=store.region or "us-east-1",
+        http_client=urllib3.PoolManager(
+            timeout=urllib3.Timeout(connect=3.0, read=cfg.api.request_timeout_s),
+            retries=urllib3.Retry(total=1, backoff_factor=0.2),
+            maxsize=10,
+        ),
     )
 
 

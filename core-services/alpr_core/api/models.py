@@ -13,6 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 PLATE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 .\-]{0,19}$"
 CAMERA_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9._:\-]{0,63}$"
 SITE_PATTERN = CAMERA_PATTERN
+CASE_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9 ._/#:\-]{0,63}$"
 _NOT_ALNUM = re.compile(r"[^A-Z0-9]")
 
 
@@ -141,6 +142,8 @@ def _check_pattern(pattern: str, match_type: MatchType) -> str:
         except re.error as exc:
             raise ValueError(f"invalid regex: {exc}") from None
         return pattern
+    if not re.fullmatch(PLATE_PATTERN, pattern):
+        raise ValueError("plate may contain letters, digits, spaces, '.' and '-' only")
     norm = normalize_plate(pattern)
     if not 1 <= len(norm) <= 16:
         raise ValueError("plate must have 1 to 16 letters or digits")
@@ -154,7 +157,7 @@ class WatchlistIn(Strict):
     match_type: MatchType = Field(MatchType.exact, description="How the pattern is compared.")
     list_name: str = Field("default", description="Watchlist name.", pattern=CAMERA_PATTERN)
     reason: str | None = Field(None, description="Why the plate is watched.", max_length=500)
-    case_number: str | None = Field(None, description="Case / incident reference.", max_length=64)
+    case_number: str | None = Field(None, description="Case / incident reference.", pattern=CASE_PATTERN)
     expires_at: datetime | None = Field(None, description="Entry stops matching after this (UTC).")
     enabled: bool = Field(True, description="Whether the alert engine uses the entry.")
 
@@ -166,7 +169,7 @@ class WatchlistIn(Strict):
 
 class WatchlistUpdate(Strict):
     reason: str | None = Field(None, description="Why the plate is watched.", max_length=500)
-    case_number: str | None = Field(None, description="Case / incident reference.", max_length=64)
+    case_number: str | None = Field(None, description="Case / incident reference.", pattern=CASE_PATTERN)
     expires_at: datetime | None = Field(None, description="New expiry (UTC); null keeps it.")
     clear_expiry: bool = Field(False, description="Remove the expiry (never expires).")
     enabled: bool | None = Field(None, description="Enable or disable the entry.")

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from datetime import datetime, timedelta
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
+import urllib3
 from fastapi import APIRouter, Path, Query, Response
 from fastapi.responses import RedirectResponse
+from minio.error import S3Error
 
 from . import event_sql as q
 from .context import Audited, Ctx, page, time_window
@@ -150,6 +153,18 @@ def _split_s3(url: str, bucket: str) -> str:
     return url[len(prefix) :]
 
 
+async def _require_object(ctx: Ctx, bucket: str, key: str) -> None:
+    """404 when the crop is gone (lifecycle expiry, failed upload); 503 when MinIO cannot be reached."""
+    try:
+        await asyncio.to_thread(ctx.images.stat_object, bucket, key)
+    except S3Error as exc:
+        if exc.code in ("NoSuchKey", "NoSuchBucket", "NoSuchObject"):
+            raise ApiError(404, "the image is no longer stored", code="image_unavailable") from None
+        raise ApiError(503, "the object store could not answer") from None
+    except (urllib3.exceptions.HTTPError, OSError):
+        raise ApiError(503, "the object store is unavailable") from None
+
+
 @router.get(
     "/events/{event_id}/image",
     response_model=ImageLink,
@@ -174,9 +189,9 @@ async def image(
         raise ApiError(404, f"the event has no {kind} image", code="image_unavailable")
     store = ctx.cfg.object_store
     expiry = ctx.cfg.api.presign_expiry_s
-    signed = ctx.images.presigned_get_object(
-        store.bucket, _split_s3(url, store.bucket), expires=timedelta(seconds=expiry)
-    )
+    key = _split_s3(url, store.bucket)
+    await _require_object(ctx, store.bucket, key)
+    signed = ctx.images.presigned_get_object(store.bucket, key, expires=timedelta(seconds=expiry))
     if redirect:
         return RedirectResponse(signed, status_code=307)
     return ImageLink(url=signed, expires_in_s=expiry, kind=kind)

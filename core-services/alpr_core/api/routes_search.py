@@ -68,7 +68,7 @@ class Analytics(_M):
 
 
 def _index(ctx: ApiContext) -> str:
-    return f"{ctx.cfg.search.index_prefix}-*"
+    return ctx.cfg.search.index_prefix  # the alias over the monthly indices (search-consumer template)
 
 
 async def _search(ctx: ApiContext, body: dict[str, Any]) -> dict[str, Any]:
@@ -79,13 +79,13 @@ async def _search(ctx: ApiContext, body: dict[str, Any]) -> dict[str, Any]:
 
 def _hit(raw: dict[str, Any]) -> Hit:
     src = raw.get("_source") or {}
-    plate, node, vehicle = src.get("plate") or {}, src.get("node") or {}, src.get("vehicle") or {}
+    plate, vehicle = src.get("plate") or {}, src.get("vehicle") or {}
     captured = src.get("captured_at")
     return Hit(
         event_id=str(src.get("event_id") or raw.get("_id")),
         captured_at=None if captured is None else str(captured),
         camera_id=src.get("camera_id"),
-        site=node.get("site"),
+        site=src.get("site"),
         plate=plate.get("text"),
         normalized_plate=plate.get("normalized_text"),
         confidence=plate.get("confidence"),

@@ -1,7 +1,8 @@
 """OpenSearch request bodies built from validated parameters (never a client-supplied DSL).
 
-Field names follow the search-consumer's document (the plate_event record: camera_id, captured_at,
-plate.*, vehicle.*, node.*); FIELDS is the one place to change them.
+Field names follow the search-consumer's document (alpr_core.search.documents.event_document:
+camera_id, captured_at, site, host, plate.{text,normalized_text,candidates,confidence,region}, vehicle.*;
+plate fields are keywords with an edge-ngram ``.prefix`` subfield); FIELDS is the one place to change them.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ FIELDS = {
     "event_id": "event_id",
     "captured_at": "captured_at",
     "camera_id": "camera_id",
-    "site": "node.site",
+    "site": "site",
     "plate": "plate.normalized_text",
     "plate_text": "plate.text",
     "confidence": "plate.confidence",
@@ -29,8 +30,9 @@ TEXT_FIELDS = [
     "plate.text",
     "plate.normalized_text",
     "camera_id",
-    "node.site",
-    "node.host",
+    "plate.candidates",
+    "site",
+    "host",
     "plate.region",
     "vehicle.type",
     "vehicle.make",
@@ -136,10 +138,12 @@ def fulltext(q: str, fuzzy: bool, start: datetime, end: datetime, limit: int, of
     ]
     if plate:
         should.append({"term": {FIELDS["plate"]: {"value": plate, "boost": 5}}})
+        should.append({"match": {FIELDS["plate"] + ".prefix": {"query": plate, "boost": 3}}})
         if len(plate) >= 3:
             should.append({"wildcard": {FIELDS["plate"]: {"value": f"*{plate}*", "boost": 2}}})
         if fuzzy:
-            should.append({"fuzzy": {FIELDS["plate"]: {"value": plate, "fuzziness": "AUTO"}}})
+            for field in (FIELDS["plate"], "plate.candidates"):
+                should.append({"fuzzy": {field: {"value": plate, "fuzziness": "AUTO"}}})
     return {
         "query": {"bool": {"filter": [time_filter(start, end)], "should": should, "minimum_should_match": 1}},
         "sort": _SORTS[Sort.relevance],
