@@ -248,3 +248,29 @@ def test_retries_against_a_real_receiver(
         assert d.drain(10)
         d.close()
     assert (len(rx.accepted), len(rx.requests), len(letters.items)) == (accepted, requests, dead)
+
+
+def test_email_attaches_the_crop_from_minio(
+    smtp_server: tuple[Mailbox, int, Path], minio_client: Any
+) -> None:
+    import io
+    import uuid
+
+    from alpr_core.alerting.images import MinioImageFetcher
+
+    bucket, key = "alpr-plate-images", f"it-alerts/{uuid.uuid4().hex}.jpg"
+    if not minio_client.bucket_exists(bucket):
+        minio_client.make_bucket(bucket)
+    minio_client.put_object(bucket, key, io.BytesIO(CROP), len(CROP), content_type="image/jpeg")
+    box, port, cert = smtp_server
+    try:
+        alert = fuzzy_alert()
+        alert = Alert(**{**alert.__dict__, "plate_image_url": f"s3://{bucket}/{key}"})
+        settings = EmailSettings(host="localhost", port=port, ca_file=str(cert), to=["ops@test.local"])
+        EmailChannel(settings, images=MinioImageFetcher(None, client=minio_client)).send(  # type: ignore[arg-type]
+            alert, ActionSpec(channel="email")
+        )
+    finally:
+        minio_client.remove_object(bucket, key)
+    parts = {p.get_content_type(): p for p in box.messages[0][0].walk()}
+    assert parts["image/jpeg"].get_payload(decode=True) == CROP
