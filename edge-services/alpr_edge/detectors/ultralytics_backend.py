@@ -16,7 +16,8 @@ class UltralyticsDetector:
     """Runs a model through ``ultralytics.YOLO`` (TensorRT engines, PyTorch weights, ONNX)."""
 
     def __init__(self, path: Path, *, conf: float = 0.25, iou: float = 0.45, classes: list[int] | None = None,
-                 max_det: int = 50, device: str = "auto", threads: int = 2, with_masks: bool = True):
+                 max_det: int = 50, device: str = "auto", threads: int = 2, with_masks: bool = True,
+                 imgsz: int | None = None):
         try:
             from ultralytics import YOLO
         except ImportError as exc:
@@ -24,6 +25,8 @@ class UltralyticsDetector:
                                "(and torch); use detector.backend: onnx otherwise") from exc
         self.model = YOLO(str(path))
         self.kwargs = {"conf": conf, "iou": iou, "classes": classes, "max_det": max_det, "verbose": False}
+        if imgsz:
+            self.kwargs["imgsz"] = imgsz
         if device in ("cuda", "tensorrt"):
             self.kwargs["device"] = 0
         elif device == "cpu":
