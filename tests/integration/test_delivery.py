@@ -56,7 +56,7 @@ def test_avro_events_decode_with_the_registered_schema(tmp_path: Path, kafka_boo
     sent = {r.record["event_id"]: r.record for r in results if r.record}
     assert len(sent) == 30
     got = consume(kafka_bootstrap, topic, schema_registry_url, expected=30)
-    assert Counter(v["event_id"] for _, v in got) == Counter(sent)
+    assert Counter(v["event_id"] for _, v in got) == Counter(list(sent))
     for key, value in got:
         assert key == value["camera_id"].encode()
         assert value["plate"]["normalized_text"] == sent[value["event_id"]]["plate"]["normalized_text"]
@@ -83,9 +83,9 @@ def test_registry_outage_after_start_up_does_not_stop_publishing(
     assert wait_delivered(sink, 60)
     sink.delivery.encoder.registry = SchemaRegistryClient({"url": "http://127.0.0.1:1", "max.retries": 0})
     sink.publish_many([plate_read(i) for i in range(1, 20)])  # schema id cached: no registry call
+    assert all(r.encoded for r in sink.delivery.outbox.fetch_after(0, 100))
     assert wait_delivered(sink, 60)
     sink.close()
-    assert all(r.encoded for r in sink.delivery.outbox.fetch_after(0, 100)) or sink.delivery.outbox.depth == 0
     assert len(consume(kafka_bootstrap, topic, schema_registry_url, expected=20)) == 20
 
 
