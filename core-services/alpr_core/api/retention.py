@@ -123,6 +123,12 @@ def apply(cfg: CoreConfig, dry_run: bool = False) -> dict[str, Any]:
     """Apply the configured retention everywhere it is enabled; returns what was done per store."""
     ret = cfg.api.retention
     report: dict[str, Any] = {"days": ret.days, "cutoff": cutoff(ret.days).isoformat(), "dry_run": dry_run}
+    if cfg.search_index.retention_days != ret.days:
+        report["warning"] = (
+            f"search_index.retention_days={cfg.search_index.retention_days} (the search-consumer's "
+            f"ISM policy) differs from api.retention.days={ret.days}; set both (RETENTION_DAYS)"
+        )
+        logger.warning(report["warning"])
     steps = (
         ("table", ret.apply_table, apply_table),
         ("indices", ret.apply_indices, apply_indices),
