@@ -202,3 +202,47 @@ def maven_fetch(group: str, artifact: str, version: str, ext: str = "jar", class
     if not path.is_file():
         raise StackError(f"Maven did not deliver {coords} (expected {path})")
     return path
+
+
+def cds_flags(name: str, key: str) -> list[str]:
+    """JVM flags for application class-data sharing (AppCDS, JDK 13+): roughly halves JVM server start-up.
+
+    The first start records the loaded classes and writes ``.stack/cache/cds/NAME.jsa`` when the JVM exits
+    (``scripts/stack down``); later starts map that archive. ``key`` (classpath/version) and the JDK are
+    recorded next to it, so a new version or JDK records a fresh archive. A stale or broken archive is only
+    a warning in the log (the JVM then runs without it); ``rm -rf .stack/cache/cds`` resets it.
+    ALPR_STACK_CDS=0 turns it off.
+    """
+    import hashlib
+    import shutil
+
+    if os.environ.get("ALPR_STACK_CDS", "1") == "0":
+        return []
+    java = Path(os.path.realpath(shutil.which("java") or "java"))
+    try:
+        jdk = f"{java}:{java.stat().st_mtime_ns}"
+    except OSError:
+        jdk = str(java)
+    stamp = hashlib.sha256(f"{key}|{jdk}".encode()).hexdigest()
+    cds_dir = STACK_DIR / "cache" / "cds"
+    cds_dir.mkdir(parents=True, exist_ok=True)
+    archive, marker = cds_dir / f"{name}.jsa", cds_dir / f"{name}.stamp"
+    if stamp_ok(marker, stamp) and archive.is_file() and archive.stat().st_size > 1 << 20:
+        return [f"-XX:SharedArchiveFile={archive}"]
+    archive.unlink(missing_ok=True)
+    marker.write_text(stamp + "\n")
+    # recording: silence the per-class "skipping ..." warnings of the dump (hundreds of lines in the log)
+    return [f"-XX:ArchiveClassesAtExit={archive}", "-Xlog:cds*=error"]
+
+
+def ensure_ports_free(svc: Service, ports: list[int]) -> None:
+    """Before starting ``svc``: raise StackError when one of ``ports`` already answers although ``svc`` has
+    no live pid file, i.e. a process this stack did not start (or lost track of) holds it; a second
+    instance would only die on bind. Nothing to check while ``svc``'s own process is alive."""
+    if svc.pid() is not None:
+        return
+    busy = [p for p in ports if port_open(p)]
+    if busy:
+        raise StackError(f"{svc.name}: port(s) {', '.join(map(str, busy))} on {HOST} already in use by a "
+                         f"process this stack did not start (no live pid in {svc.pid_file}); stop it, or "
+                         "wait if another 'scripts/stack up' is starting it right now")

@@ -12,7 +12,7 @@ Storage is the default SQL storage on an in-memory H2 database: schemas are lost
 ``confluent_kafka.schema_registry.SchemaRegistryClient`` speaks is ``http://localhost:8081/apis/ccompat/v7``.
 Deletes are enabled (tests clean up their subjects). ``post_start`` sets the global compatibility to
 BACKWARD (DESIGN.md), so an incompatible new version is refused with HTTP 409 even where a subject has no
-own config. Heap: ``$APICURIO_HEAP_OPTS`` or ``-Xms64m -Xmx384m``.
+own config. Heap: ``$APICURIO_HEAP_OPTS`` or ``-Xms64m -Xmx384m``. AppCDS archive: see ``base.cds_flags``.
 
 Healthy = ``GET /apis/ccompat/v7/subjects`` answers 200.
 """
@@ -29,7 +29,17 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..base import HOST, MAVEN_DIR, Service, StackError, http_ok, maven_fetch, stamp_ok
+from ..base import (
+    HOST,
+    MAVEN_DIR,
+    Service,
+    StackError,
+    cds_flags,
+    ensure_ports_free,
+    http_ok,
+    maven_fetch,
+    stamp_ok,
+)
 
 APICURIO_VERSION = "3.0.9"
 RUNNER_JAR = f"apicurio-registry-app-{APICURIO_VERSION}-runner.jar"
@@ -40,7 +50,7 @@ class Apicurio(Service):
     name: str = "schema-registry"
     port: int = 8081
     memory_mb: int = 400
-    start_timeout_s: float = 120.0
+    start_timeout_s: float = 180.0
 
     @property
     def dist(self) -> Path:
@@ -68,6 +78,14 @@ class Apicurio(Service):
             raise StackError(f"schema-registry: {RUNNER_JAR} missing from the unpacked zip in {self.dist}")
         marker.write_text(stamp + "\n")
 
+    def prepare(self) -> None:
+        ensure_ports_free(self, [self.port])
+
+    def start(self) -> None:
+        if self.pid() is not None:  # our process is alive but not healthy yet: wait for it, no twin
+            return
+        super().start()
+
     def command(self) -> list[str]:
         heap = os.environ.get("APICURIO_HEAP_OPTS", "-Xms64m -Xmx384m").split()
         props = {
@@ -78,7 +96,8 @@ class Apicurio(Service):
             "apicurio.rest.deletion.artifact.enabled": "true",
             "apicurio.rest.deletion.artifact-version.enabled": "true",
         }
-        return ["java", *heap, "-XX:+UseSerialGC", "-Djava.awt.headless=true",
+        cds = cds_flags(self.name, f"apicurio-{APICURIO_VERSION}:{self.dist}")
+        return ["java", *heap, *cds, "-XX:+UseSerialGC", "-Djava.awt.headless=true",
                 *(f"-D{k}={v}" for k, v in props.items()), "-jar", str(self.dist / RUNNER_JAR)]
 
     def healthy(self) -> bool:

@@ -9,7 +9,7 @@ State lives in ``.stack/kafka``: ``server.properties`` and ``log4j.properties`` 
 Listeners: PLAINTEXT 127.0.0.1:9092 (clients), CONTROLLER 127.0.0.1:9093 (KRaft quorum, local only).
 Single-node settings: every replication factor and min ISR is 1. ``auto.create.topics.enable=false``:
 topics are created explicitly (``scripts/create_topics.py``, tests via AdminClient).
-Heap: ``$KAFKA_HEAP_OPTS`` or ``-Xms256m -Xmx512m``.
+Heap: ``$KAFKA_HEAP_OPTS`` or ``-Xms256m -Xmx512m``. AppCDS archive: see ``base.cds_flags``.
 
 Healthy = a Kafka Metadata request (v1, raw protocol over a socket; stdlib only) answers with at least
 one broker, which the broker only does after it has caught up with the KRaft metadata log.
@@ -27,7 +27,17 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..base import HOST, MAVEN_DIR, Service, StackError, maven_copy_dependencies, run, stamp_ok
+from ..base import (
+    HOST,
+    MAVEN_DIR,
+    Service,
+    StackError,
+    cds_flags,
+    ensure_ports_free,
+    maven_copy_dependencies,
+    run,
+    stamp_ok,
+)
 
 KAFKA_VERSION = "3.9.1"
 CONTROLLER_PORT = 9093
@@ -73,7 +83,7 @@ class Kafka(Service):
     name: str = "kafka"
     port: int = 9092
     memory_mb: int = 600
-    start_timeout_s: float = 120.0
+    start_timeout_s: float = 180.0
 
     @property
     def dist(self) -> Path:
@@ -105,6 +115,7 @@ class Kafka(Service):
         marker.write_text(stamp + "\n")
 
     def prepare(self) -> None:
+        ensure_ports_free(self, [self.port, CONTROLLER_PORT])
         self.home.mkdir(parents=True, exist_ok=True)
         self._write_config()
         id_file = self.home / "cluster.id"
@@ -156,16 +167,23 @@ class Kafka(Service):
             "log4j.logger.kafka.log.LogCleaner=WARN\n"
             "log4j.logger.kafka.controller=INFO\n")
 
-    def _java(self, args: list[str], heap: str | None = None) -> list[str]:
+    def _java(self, args: list[str], heap: str | None = None, extra: tuple[str, ...] = ()) -> list[str]:
         heap_opts = (heap or os.environ.get("KAFKA_HEAP_OPTS", "-Xms256m -Xmx512m")).split()
-        return ["java", *heap_opts, "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20", "-Djava.awt.headless=true",
+        return ["java", *heap_opts, *extra, "-XX:+UseG1GC", "-XX:MaxGCPauseMillis=20",
+                "-Djava.awt.headless=true",
                 f"-Dlog4j.configuration=file:{self.home / 'log4j.properties'}",
                 f"-Dkafka.logs.dir={self.home}",
                 "-cp", str(self.dist / "libs") + "/*", *args]
 
     # -- run ------------------------------------------------------------------------------------------
+    def start(self) -> None:
+        if self.pid() is not None:  # our process is alive but not healthy yet: wait for it, no twin
+            return
+        super().start()
+
     def command(self) -> list[str]:
-        return self._java(["kafka.Kafka", str(self.config_file)])
+        return self._java(["kafka.Kafka", str(self.config_file)],
+                          extra=tuple(cds_flags(self.name, f"kafka-{KAFKA_VERSION}:{self.dist}")))
 
     def healthy(self) -> bool:
         return metadata_brokers(HOST, self.port) >= 1

