@@ -21,6 +21,7 @@ from tests.integration.test_consumers_support import (
     port_open,
     produce,
     require,
+    require_managed,
     stack,
     topics,
     unique,
@@ -60,6 +61,7 @@ def cleanup(prefix: str) -> None:
 
 
 def test_opensearch_stop_and_start_indexes_every_event_once() -> None:
+    require_managed("opensearch")
     topic, dlq = unique("test.plates"), unique("test.dlq")
     prefix = f"alpr-test-{unique('s').split('.')[1]}"
     events = [plate_event(plate=f"S{i:04d}AB", camera_id=f"cam-{i % 3}") for i in range(2_000)]

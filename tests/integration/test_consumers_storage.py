@@ -16,6 +16,7 @@ from tests.integration.test_consumers_support import (
     port_open,
     produce,
     require,
+    require_managed,
     stack,
     stored,
     topics,
@@ -81,6 +82,7 @@ def test_sigkill_three_times_mid_stream_stores_each_event_exactly_once() -> None
 
 
 def test_postgres_restart_loses_nothing_and_the_consumer_resumes_by_itself() -> None:
+    require_managed("postgres")
     topic, dlq = unique("test.plates"), unique("test.dlq")
     events = [plate_event(plate=f"R{i:05d}") for i in range(3_000)]
     ids = [e["event_id"] for e in events]

@@ -213,6 +213,22 @@ def stored(event_ids: list[str]) -> int:
     return int(row[0])
 
 
+def require_managed(name: str) -> None:
+    """Skip unless scripts/stack runs ``name`` itself (an outage test must be able to restart it)."""
+    out = subprocess.run(
+        [str(ROOT / "scripts" / "stack"), "status", name],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    ).stdout.split()
+    if len(out) < 2 or out[1] != "healthy":
+        pytest.skip(
+            f"{name} is not a healthy server of scripts/stack ({' '.join(out[:2])}); cannot restart it"
+        )
+
+
 def stack(*args: str, timeout_s: float = 240.0) -> None:
     subprocess.run(
         [str(ROOT / "scripts" / "stack"), *args],
