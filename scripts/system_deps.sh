@@ -18,9 +18,10 @@
 # that, scripts/stack runs `go install` with GOTOOLCHAIN=auto and the go command fetches the 1.24
 # toolchain it needs from the Go module proxy (golang.org/toolchain), cached in .stack/cache/go.
 #
-# Servers installed here must not grab the stack's ports: the PostgreSQL packages are told not to
-# create their default cluster, and a prometheus we install has its system service stopped and
-# disabled (scripts/stack runs its own, on the same ports). Pre-existing installs are left alone.
+# Servers installed here must not grab the stack's ports: no service starts during the install (a
+# temporary /usr/sbin/policy-rc.d), the PostgreSQL packages are told not to create their default
+# cluster, and a prometheus we install has its system service disabled on systemd hosts
+# (scripts/stack runs its own, on the same ports). Pre-existing installs are left alone.
 set -euo pipefail
 
 log() { printf 'system_deps: %s\n' "$*"; }
@@ -110,6 +111,14 @@ if [ $need_go -eq 1 ]; then
         log "enabling bookworm-backports for a Go >= 1.21"
         echo "deb http://deb.debian.org/debian bookworm-backports main" | $SUDO tee /etc/apt/sources.list.d/alpr-backports.list >/dev/null
     fi
+fi
+
+# No daemon starts during the installation (invoke-rc.d and deb-systemd-invoke honour policy-rc.d):
+# a packaged prometheus or postgresql must not grab the stack's ports.
+if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' | $SUDO tee /usr/sbin/policy-rc.d >/dev/null
+    $SUDO chmod 755 /usr/sbin/policy-rc.d
+    trap '$SUDO rm -f /usr/sbin/policy-rc.d' EXIT
 fi
 
 log "apt-get update (missing: ${missing[*]:-} $([ $need_go -eq 1 ] && echo 'go>=1.21'))"
