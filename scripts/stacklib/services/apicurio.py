@@ -86,6 +86,10 @@ class Apicurio(Service):
             return
         super().start()
 
+    def stop(self, timeout_s: float = 90.0) -> bool:
+        # longer than the default: a clean JVM exit writes the AppCDS archive (base.cds_flags)
+        return super().stop(timeout_s)
+
     def command(self) -> list[str]:
         heap = os.environ.get("APICURIO_HEAP_OPTS", "-Xms64m -Xmx384m").split()
         props = {

@@ -181,6 +181,10 @@ class Kafka(Service):
             return
         super().start()
 
+    def stop(self, timeout_s: float = 90.0) -> bool:
+        # longer than the default: a clean JVM exit writes the AppCDS archive (base.cds_flags)
+        return super().stop(timeout_s)
+
     def command(self) -> list[str]:
         return self._java(["kafka.Kafka", str(self.config_file)],
                           extra=tuple(cds_flags(self.name, f"kafka-{KAFKA_VERSION}:{self.dist}")))

@@ -92,6 +92,10 @@ class OpenSearch(Service):
             return
         super().start()
 
+    def stop(self, timeout_s: float = 90.0) -> bool:
+        # longer than the default: a clean JVM exit writes the AppCDS archive (base.cds_flags)
+        return super().stop(timeout_s)
+
     def command(self) -> list[str]:
         heap = os.environ.get("OPENSEARCH_JAVA_OPTS", "-Xms512m -Xmx512m").split()
         cds = cds_flags(self.name, f"opensearch-{OPENSEARCH_VERSION}:{self.classpath}")
