@@ -232,7 +232,7 @@ def main() -> int:
     ap.add_argument("--duration", type=int, default=10, help="seconds per wrk round")
     ap.add_argument("--rounds", type=int, default=3)
     ap.add_argument("--threads", type=int, default=1, help="wrk threads")
-    ap.add_argument("--connections", type=int, default=16, help="wrk connections")
+    ap.add_argument("--connections", type=int, default=8, help="wrk connections")
     ap.add_argument("--recent-limit", type=int, default=20)
     ap.add_argument("--api-log", default=str(Path(tempfile.gettempdir()) / "alpr_api_bench.log"))
     args = ap.parse_args()
