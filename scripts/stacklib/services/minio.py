@@ -32,7 +32,8 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..base import HOST, Service, StackError, http_ok, port_open
+from ..base import HOST, Service, StackError, http_ok
+from ._checks import ensure_startable
 
 MINIO_MODULE = "github.com/minio/minio"
 # master of 2026-02-12 (go.mod: go 1.24.0); builds with Go 1.24 .. 1.26.
@@ -198,10 +199,7 @@ class MinIO(Service):
         return f"{len(built)} packages compiled, last {built[-1] if built else '-'}"
 
     def prepare(self) -> None:
-        for port in (self.port, self.console_port):
-            if port_open(port):
-                raise StackError(f"port {port} is already taken by a process scripts/stack did not start "
-                                 f"(`ss -ltnp | grep {port}`); stop it first")
+        ensure_startable(self, [self.port, self.console_port], "ss -ltnp | grep ':900[01]'")
         (self.home / "data").mkdir(parents=True, exist_ok=True)
 
     def command(self) -> list[str]:

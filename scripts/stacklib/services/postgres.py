@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..base import HOST, ROOT, Service, StackError, port_open, run
+from ._checks import ensure_startable
 
 PG_MAJOR = "15"
 DATABASE = "alpr_db"
@@ -110,9 +111,7 @@ class Postgres(Service):
                 raise StackError("setpriv (util-linux) is needed to start PostgreSQL as a non-root user")
 
     def prepare(self) -> None:
-        if port_open(self.port):
-            raise StackError(f"port {self.port} is already taken by a process scripts/stack did not start "
-                             "(a system PostgreSQL? `ss -ltnp | grep 5432`); stop it first")
+        ensure_startable(self, [self.port], "a system PostgreSQL? ss -ltnp | grep 5432")
         self.home.mkdir(parents=True, exist_ok=True)
         self.socket_dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.socket_dir, 0o700)

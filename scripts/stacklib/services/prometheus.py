@@ -13,7 +13,8 @@ import signal
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..base import HOST, ROOT, Service, StackError, http_ok, port_open, run
+from ..base import HOST, ROOT, Service, StackError, http_ok, run
+from ._checks import ensure_startable
 
 CONFIG = ROOT / "core-services" / "monitoring" / "prometheus" / "prometheus.local.yml"
 
@@ -43,9 +44,7 @@ class Prometheus(Service):
         _tool("promtool")
 
     def prepare(self) -> None:
-        if port_open(self.port):
-            raise StackError(f"port {self.port} is already taken by a process scripts/stack did not start "
-                             "(the Debian prometheus service? `systemctl stop prometheus`); stop it first")
+        ensure_startable(self, [self.port], "the Debian prometheus service? systemctl stop prometheus")
         (self.home / "data").mkdir(parents=True, exist_ok=True)
         run([_tool("promtool"), "check", "config", str(self.config)])
 
