@@ -55,9 +55,11 @@ class PipelineSettings(StrictModel):
     vehicle_crop_margin: float = Field(
         0.05, ge=0, le=1, description="Margin added around a vehicle box, per side.")
     min_vehicle_width_px: int = Field(
-        60, ge=1, le=10_000, description="Tracks narrower than this are not read yet.")
+        120, ge=1, le=10_000, description="Tracks narrower than this are not read yet.")
     plate_detect_interval_frames: int = Field(
         2, ge=1, le=1000, description="Frames between two plate detections on the same track.")
+    plate_miss_backoff_max_frames: int = Field(
+        16, ge=1, le=1000, description="Each plate-detector miss doubles a track's interval, up to this.")
     max_plate_detections_per_frame: int = Field(
         2, ge=1, le=100, description="Plate detector calls per frame (tracks waiting longest go first).")
     min_plate_score: float = Field(
@@ -67,11 +69,11 @@ class PipelineSettings(StrictModel):
     min_quality_gain: float = Field(
         0.05, ge=0, le=10,
         description="A new shot is read only if its quality beats the best by this fraction.")
-    max_reads_per_track: int = Field(6, ge=1, le=1000, description="OCR calls per track at most.")
+    max_reads_per_track: int = Field(5, ge=1, le=1000, description="OCR calls per track at most.")
     stable_read_count: int = Field(
         3, ge=1, le=1000, description="Reads agreeing on the voted text that finish a track early.")
     min_read_confidence: float = Field(
-        0.3, ge=0, le=1, description="Finished reads below this confidence are dropped.")
+        0.5, ge=0, le=1, description="Finished reads below this confidence are dropped.")
     min_plate_chars: int = Field(4, ge=1, le=20, description="Finished reads shorter than this are dropped.")
     ocr_queue_size: int = Field(
         8, ge=1, le=1000, description="Pending OCR jobs; when full new jobs are dropped.")

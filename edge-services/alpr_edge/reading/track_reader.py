@@ -83,7 +83,7 @@ class TrackReader:
         for track in tracks:
             reading = self._tracks[track.track_id]
             if (reading.emitted or reading.ocr_submitted >= s.max_reads_per_track
-                    or frame_number - reading.last_plate_frame < s.plate_detect_interval_frames
+                    or frame_number < reading.next_plate_frame
                     or track.xyxy[2] - track.xyxy[0] < s.min_vehicle_width_px):
                 continue
             wanted.append((reading.last_plate_frame, track))
@@ -100,12 +100,12 @@ class TrackReader:
 
     def _look_for_plate(self, track: Track, frame: Frame) -> None:
         """Plate detector on the track's vehicle crop."""
-        self._tracks[track.track_id].last_plate_frame = frame.frame_number
         crop, origin = crop_region(frame.image, track.xyxy, self.settings.vehicle_crop_margin)
         if crop.size == 0:
             return
         s = self.settings
         plate = best_plate(self._detect_plates(crop), s.min_plate_score, s.min_plate_width_px)
+        self._schedule(self._tracks[track.track_id], frame.frame_number, found=plate is not None)
         if plate is not None:
             self._consider_shot(self._tracks[track.track_id], frame, crop, origin, plate)
 
@@ -114,17 +114,26 @@ class TrackReader:
         plates = self._detect_plates(frame.image)
         for track in tracks:
             reading = self._tracks[track.track_id]
-            reading.last_plate_frame = frame.frame_number
             x1, y1, x2, y2 = track.xyxy
             inside = [p for p in plates if x1 <= (p.xyxy[0] + p.xyxy[2]) / 2 <= x2
                       and y1 <= (p.xyxy[1] + p.xyxy[3]) / 2 <= y2]
             plate = best_plate(inside, self.settings.min_plate_score, self.settings.min_plate_width_px)
+            self._schedule(reading, frame.frame_number, found=plate is not None)
             crop, (ox, oy) = crop_region(frame.image, track.xyxy, self.settings.vehicle_crop_margin)
             if plate is not None and crop.size:
                 px1, py1, px2, py2 = plate.xyxy
                 local = Detection((px1 - ox, py1 - oy, px2 - ox, py2 - oy), plate.score, plate.class_id,
                                   plate.label)
                 self._consider_shot(reading, frame, crop, (ox, oy), local)
+
+    def _schedule(self, reading: TrackReading, frame_number: int, found: bool) -> None:
+        """Next plate detection after the interval; after misses, after 2, 4, 8... intervals (capped)."""
+        s = self.settings
+        reading.last_plate_frame = frame_number
+        reading.plate_misses = 0 if found else reading.plate_misses + 1
+        wait = s.plate_detect_interval_frames * 2 ** min(reading.plate_misses, 10)
+        reading.next_plate_frame = frame_number + min(wait, max(s.plate_miss_backoff_max_frames,
+                                                                s.plate_detect_interval_frames))
 
     def _consider_shot(self, reading: TrackReading, frame: Frame, crop: np.ndarray, origin: tuple[int, int],
                        plate: Detection) -> None:

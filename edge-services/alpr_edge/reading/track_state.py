@@ -20,6 +20,8 @@ class TrackReading:
     vehicle_bbox: BBox | None = None
     vehicle_label: str | None = None
     last_plate_frame: int = -10**9  # last frame the plate detector ran on this track
+    next_plate_frame: int = 0  # earliest frame for the next plate detection (interval, miss back-off)
+    plate_misses: int = 0  # consecutive plate detections that found nothing
     best_quality: float = 0.0
     best_bbox: BBox | None = None  # plate box in frame pixels
     best_crop: np.ndarray | None = field(default=None, repr=False)
