@@ -169,6 +169,11 @@ class Discard:
         pass
 
 
+class NoDeadLetters:
+    def send(self, alert: Alert, action: ActionSpec, error: str, attempts: int) -> None:
+        pass
+
+
 class StaticRules:
     def __init__(self, engine: RuleEngine):
         self.engine = engine
@@ -182,7 +187,9 @@ def bench_evaluation(
 ) -> float:
     engine = compile_rules(RuleSet.model_validate({"lists": lists, "rules": rules}), {}, ConfusableCosts())
     metrics = AlertMetrics(CollectorRegistry())
-    dispatcher = Dispatcher({"webhook": Discard()}, RetrySettings(delays_s=[]), None, metrics)  # type: ignore[arg-type]
+    dispatcher = Dispatcher(
+        {"webhook": Discard()}, RetrySettings.model_validate({"delays_s": []}), NoDeadLetters(), metrics
+    )
     processor = AlertProcessor(StaticRules(engine), dispatcher, metrics)
     watched, now = watched_plates(lists), datetime.now(timezone.utc)
     events = [
@@ -239,7 +246,7 @@ def _e2e_config(
 def _topics(cfg: AlertEngineConfig, create: bool) -> None:
     from confluent_kafka.admin import AdminClient, NewTopic
 
-    admin = AdminClient(cfg.kafka.client_config())
+    admin = AdminClient(dict(cfg.kafka.client_config()))
     names = [getattr(cfg.kafka.topics, r).name for r in ("plates", "alerts", "dlq")]
     futures = (
         admin.create_topics([NewTopic(n, num_partitions=3, replication_factor=1) for n in names])

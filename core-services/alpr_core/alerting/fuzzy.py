@@ -62,8 +62,8 @@ def _fold_table(pairs: Iterable[str]) -> dict[int, int]:
             c = parent[c]
         return c
 
-    for a, b in pairs:
-        ra, rb = find(a), find(b)
+    for pair in pairs:
+        ra, rb = find(pair[0]), find(pair[1])
         if ra != rb:
             parent[max(ra, rb)] = min(ra, rb)
     return {ord(c): ord(find(c)) for c in parent}

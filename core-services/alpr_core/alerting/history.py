@@ -160,7 +160,7 @@ class KafkaDeadLetters:
             "error": error,
             "attempts": attempts,
         }
-        headers = [
+        headers: list[tuple[str, str | bytes | None]] = [
             ("dlq.original.topic", self._source_topic.encode()),
             ("dlq.original.partition", b"-1"),
             ("dlq.original.offset", b"-1"),

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 from prometheus_client import REGISTRY, CollectorRegistry
 
@@ -21,6 +22,9 @@ from .metrics import AlertMetrics
 from .processor import AlertProcessor, AlertSink
 from .ratelimit import ChannelLimiter, Cooldowns
 from .sources import DbWatchlists, RuleProvider, RulesFile
+
+if TYPE_CHECKING:
+    from ..runtime import ConsumerMetrics, ConsumerRunner
 
 logger = logging.getLogger(__name__)
 RULES_FILE = "alert_rules.yaml"
@@ -82,7 +86,7 @@ def build_engine(
         a.retry,
         dead,
         metrics,
-        ChannelLimiter(a.channels.rate_limits),
+        ChannelLimiter({str(k): v for k, v in a.channels.rate_limits.items()}),
         on_outcome=(lambda al, o: store.record_outcome(al, o.channel, o.to_json())) if store else None,
     )
     serde = RecordSerde(
@@ -109,7 +113,9 @@ def build_engine(
     return AlertEngine(processor, dispatcher, AlertSink(processor, closers), metrics)
 
 
-def make_runner(cfg: AlertEngineConfig, engine: AlertEngine, metrics: object, **kwargs: object) -> object:
+def make_runner(
+    cfg: AlertEngineConfig, engine: AlertEngine, metrics: ConsumerMetrics | None = None, **kwargs: Any
+) -> ConsumerRunner:
     """The consumer-runtime loop over the plate topic with ``engine.sink``."""
     from ..runtime import ConsumerRunner, make_decoder, plate_event_validator
 
@@ -128,7 +134,7 @@ def make_runner(cfg: AlertEngineConfig, engine: AlertEngine, metrics: object, **
         decoder,
         metrics=metrics,
         **kwargs,
-    )  # type: ignore[arg-type]
+    )
 
 
 def run(cfg: AlertEngineConfig, rules_file: Path | None) -> int:
@@ -144,5 +150,5 @@ def run(cfg: AlertEngineConfig, rules_file: Path | None) -> int:
         cfg.alert_engine.metrics_port,
         rules_file,
     )
-    runner.run()  # type: ignore[attr-defined]
+    runner.run()
     return 0
