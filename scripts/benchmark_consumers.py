@@ -32,7 +32,7 @@ from typing import Any
 import _bootstrap  # noqa: F401
 import fastavro
 import psycopg
-from confluent_kafka import Consumer, Producer, TopicPartition
+from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 from alpr_common.schemas import parsed_schema
@@ -121,6 +121,9 @@ def committed_total(args: argparse.Namespace, group: str, topic: str, partitions
     try:
         tps = probe.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=10)
         return sum(max(tp.offset, 0) for tp in tps)
+    except KafkaException as exc:  # broker busy or restarting: report nothing new, ask again
+        say(f"committed offsets not available: {exc}")
+        return 0
     finally:
         probe.close()
 
@@ -149,7 +152,7 @@ def run_consumer(args: argparse.Namespace, kind: str, topic: str, extra_env: dic
             if proc.poll() is not None:
                 raise SystemExit(f"{kind}: consumer exited with {proc.returncode}")
             time.sleep(0.25)
-            done = committed_total(args, group, topic, args.partitions)
+            done = max(done, committed_total(args, group, topic, args.partitions))
             if time.monotonic() - last_report >= 5:
                 last_report = time.monotonic()
                 say(f"{kind}: {done:,}/{args.events:,} committed after {last_report - started:.1f}s")

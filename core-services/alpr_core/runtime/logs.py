@@ -33,5 +33,5 @@ def configure_logging(settings: LoggingSettings) -> None:
         handler.setFormatter(formatter)
     logging.basicConfig(level=settings.level, handlers=handlers, force=True)
     logging.getLogger("kafka").setLevel(logging.WARNING)
-    logging.getLogger("opensearch").setLevel(logging.WARNING)
+    logging.getLogger("opensearch").setLevel(logging.ERROR)  # the runner logs each failure once
     logging.getLogger("urllib3").setLevel(logging.WARNING)
