@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import json
 import logging
+import queue
+import threading
 import time
 from collections.abc import Callable, Sequence
 from typing import Any
@@ -81,8 +83,12 @@ class AlertStore:
         return new
 
     def record_outcome(self, alert: Alert, channel: str, outcome: dict[str, Any]) -> None:
-        with self._pool.connection() as conn:
-            conn.execute(OUTCOME_SQL, (channel, json.dumps(outcome), alert.event_id, alert.rule_name))
+        self.record_outcomes([(alert, channel, outcome)])
+
+    def record_outcomes(self, items: Sequence[tuple[Alert, str, dict[str, Any]]]) -> None:
+        rows = [(channel, json.dumps(outcome), a.event_id, a.rule_name) for a, channel, outcome in items]
+        with self._pool.connection() as conn, conn.cursor() as cur:
+            cur.executemany(OUTCOME_SQL, rows)
 
     def recent(self, horizon_s: float) -> list[tuple[str, str, str, str, float]]:
         """(rule, plate, entry, match_type, age_s) of alerts younger than ``horizon_s`` (cooldown seeding)."""
@@ -91,6 +97,47 @@ class AlertStore:
 
     def close(self) -> None:
         self._pool.close()
+
+
+class OutcomeWriter:
+    """Writes channel outcomes in the background, batched, so delivery threads never wait on the database."""
+
+    def __init__(self, store: AlertStore, flush_interval_s: float = 0.2, max_batch: int = 500):
+        self._store = store
+        self._queue: queue.Queue[tuple[Alert, str, dict[str, Any]] | None] = queue.Queue()
+        self._interval_s = flush_interval_s
+        self._max_batch = max_batch
+        self._thread = threading.Thread(target=self._loop, name="alert-outcomes", daemon=True)
+        self._thread.start()
+
+    def __call__(self, alert: Alert, channel: str, outcome: dict[str, Any]) -> None:
+        self._queue.put((alert, channel, outcome))
+
+    def _loop(self) -> None:
+        done = False
+        while not done:
+            batch: list[tuple[Alert, str, dict[str, Any]]] = []
+            try:
+                item = self._queue.get(timeout=self._interval_s)
+                while True:
+                    if item is None:
+                        done = True
+                        break
+                    batch.append(item)
+                    if len(batch) >= self._max_batch:
+                        break
+                    item = self._queue.get_nowait()
+            except queue.Empty:
+                pass
+            if batch:
+                try:
+                    self._store.record_outcomes(batch)
+                except Exception as exc:  # outcomes are informative; the delivery already happened
+                    logger.warning("%d channel outcome(s) not recorded: %s", len(batch), exc)
+
+    def close(self, timeout_s: float = 10.0) -> None:
+        self._queue.put(None)
+        self._thread.join(timeout_s)
 
 
 class AlertPublisher:

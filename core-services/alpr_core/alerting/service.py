@@ -17,7 +17,8 @@ from .channels import Channel, ImageFetcher, build_channels
 from .config import AlertEngineConfig
 from .dispatcher import DeadLetterSink, Dispatcher
 from .fuzzy import ConfusableCosts
-from .history import AlertPublisher, AlertStore, KafkaDeadLetters
+from .history import AlertPublisher, AlertStore, KafkaDeadLetters, OutcomeWriter
+from .images import MinioImageFetcher
 from .metrics import AlertMetrics
 from .processor import AlertProcessor, AlertSink
 from .ratelimit import ChannelLimiter, Cooldowns
@@ -81,13 +82,16 @@ def build_engine(
     dead = dead_letters or KafkaDeadLetters(
         cfg.kafka.client_config(), topics.dlq.name, cfg.alert_engine.group_id, topics.plates.name
     )
+    outcomes = OutcomeWriter(store) if store is not None else None
+    if images is None and a.channels.email.attach_crop:
+        images = MinioImageFetcher(cfg.object_store)
     dispatcher = Dispatcher(
         channels or build_channels(a, images),
         a.retry,
         dead,
         metrics,
         ChannelLimiter({str(k): v for k, v in a.channels.rate_limits.items()}),
-        on_outcome=(lambda al, o: store.record_outcome(al, o.channel, o.to_json())) if store else None,
+        on_outcome=(lambda al, o: outcomes(al, o.channel, o.to_json())) if outcomes else None,
     )
     serde = RecordSerde(
         "alert_event",
@@ -106,6 +110,8 @@ def build_engine(
         provider, dispatcher, metrics, store, publisher.publish, cooldowns, a.alert_on_preview
     )
     closers = [dispatcher.close, publisher.close]
+    if outcomes is not None:
+        closers.append(outcomes.close)
     if store is not None:
         closers.append(store.close)
     if isinstance(dead, KafkaDeadLetters):
