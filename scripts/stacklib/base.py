@@ -246,3 +246,66 @@ def ensure_ports_free(svc: Service, ports: list[int]) -> None:
         raise StackError(f"{svc.name}: port(s) {', '.join(map(str, busy))} on {HOST} already in use by a "
                          f"process this stack did not start (no live pid in {svc.pid_file}); stop it, or "
                          "wait if another 'scripts/stack up' is starting it right now")
+
+
+# A server started through ``locked_command`` holds an exclusive flock on its lock file for its whole
+# life (the lock fd survives exec), so two concurrent ``scripts/stack up`` can never run twins that
+# clobber each other's pid file: the second sees ``lock_held`` and leaves the first alone.
+_LOCK_EXEC = (
+    "import fcntl, os, sys\n"
+    "fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT, 0o644)\n"
+    "try:\n"
+    "    fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)\n"
+    "except BlockingIOError:\n"
+    "    sys.exit('another instance holds ' + sys.argv[1])\n"
+    "os.set_inheritable(fd, True)\n"
+    "os.execvp(sys.argv[2], sys.argv[2:])\n"
+)
+
+
+def locked_command(lock: Path, argv: list[str]) -> list[str]:
+    """``argv`` wrapped so that the process takes ``lock`` and then execs (same pid, lock kept)."""
+    import sys
+
+    return [sys.executable, "-c", _LOCK_EXEC, str(lock), *argv]
+
+
+def lock_held(lock: Path) -> bool:
+    """True while a process started with ``locked_command(lock, ...)`` is alive."""
+    import fcntl
+
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(lock, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return True
+    finally:
+        os.close(fd)
+    return False
+
+
+class SingleInstance:
+    """Mixin for a ``Service`` (``class X(SingleInstance, Service)``): at most one live server process.
+
+    ``start`` does nothing while the server's own process is alive (pid file) or another ``up`` started
+    it (lock held), so ``up`` then just waits for health; wrap ``command()``'s argv in ``self.locked()``.
+    ``stop`` waits ``STOP_TIMEOUT_S`` (JVMs write their AppCDS archive on a clean exit).
+    """
+
+    STOP_TIMEOUT_S = 90.0
+
+    @property
+    def lock_file(self) -> Path:
+        return self.pid_file.with_suffix(".lock")  # type: ignore[attr-defined]
+
+    def locked(self, argv: list[str]) -> list[str]:
+        return locked_command(self.lock_file, argv)
+
+    def start(self) -> None:
+        if self.pid() is not None or lock_held(self.lock_file):  # type: ignore[attr-defined]
+            return
+        super().start()  # type: ignore[misc]
+
+    def stop(self, timeout_s: float | None = None) -> bool:
+        return super().stop(self.STOP_TIMEOUT_S if timeout_s is None else timeout_s)  # type: ignore[misc]

@@ -33,10 +33,12 @@ from ..base import (
     HOST,
     MAVEN_DIR,
     Service,
+    SingleInstance,
     StackError,
     cds_flags,
     ensure_ports_free,
     http_ok,
+    lock_held,
     maven_fetch,
     stamp_ok,
 )
@@ -46,7 +48,7 @@ RUNNER_JAR = f"apicurio-registry-app-{APICURIO_VERSION}-runner.jar"
 
 
 @dataclass
-class Apicurio(Service):
+class Apicurio(SingleInstance, Service):
     name: str = "schema-registry"
     port: int = 8081
     memory_mb: int = 400
@@ -79,16 +81,8 @@ class Apicurio(Service):
         marker.write_text(stamp + "\n")
 
     def prepare(self) -> None:
-        ensure_ports_free(self, [self.port])
-
-    def start(self) -> None:
-        if self.pid() is not None:  # our process is alive but not healthy yet: wait for it, no twin
-            return
-        super().start()
-
-    def stop(self, timeout_s: float = 90.0) -> bool:
-        # longer than the default: a clean JVM exit writes the AppCDS archive (base.cds_flags)
-        return super().stop(timeout_s)
+        if not lock_held(self.lock_file):
+            ensure_ports_free(self, [self.port])
 
     def command(self) -> list[str]:
         heap = os.environ.get("APICURIO_HEAP_OPTS", "-Xms64m -Xmx384m").split()
@@ -101,8 +95,8 @@ class Apicurio(Service):
             "apicurio.rest.deletion.artifact-version.enabled": "true",
         }
         cds = cds_flags(self.name, f"apicurio-{APICURIO_VERSION}:{self.dist}")
-        return ["java", *heap, *cds, "-XX:+UseSerialGC", "-Djava.awt.headless=true",
-                *(f"-D{k}={v}" for k, v in props.items()), "-jar", str(self.dist / RUNNER_JAR)]
+        return self.locked(["java", *heap, *cds, "-XX:+UseSerialGC", "-Djava.awt.headless=true",
+                            *(f"-D{k}={v}" for k, v in props.items()), "-jar", str(self.dist / RUNNER_JAR)])
 
     def healthy(self) -> bool:
         return http_ok(f"{self.ccompat_url}/subjects")

@@ -31,9 +31,11 @@ from ..base import (
     HOST,
     MAVEN_DIR,
     Service,
+    SingleInstance,
     StackError,
     cds_flags,
     ensure_ports_free,
+    lock_held,
     maven_copy_dependencies,
     run,
     stamp_ok,
@@ -79,7 +81,7 @@ def new_cluster_id() -> str:
 
 
 @dataclass
-class Kafka(Service):
+class Kafka(SingleInstance, Service):
     name: str = "kafka"
     port: int = 9092
     memory_mb: int = 600
@@ -115,7 +117,8 @@ class Kafka(Service):
         marker.write_text(stamp + "\n")
 
     def prepare(self) -> None:
-        ensure_ports_free(self, [self.port, CONTROLLER_PORT])
+        if not lock_held(self.lock_file):
+            ensure_ports_free(self, [self.port, CONTROLLER_PORT])
         self.home.mkdir(parents=True, exist_ok=True)
         self._write_config()
         id_file = self.home / "cluster.id"
@@ -176,18 +179,9 @@ class Kafka(Service):
                 "-cp", str(self.dist / "libs") + "/*", *args]
 
     # -- run ------------------------------------------------------------------------------------------
-    def start(self) -> None:
-        if self.pid() is not None:  # our process is alive but not healthy yet: wait for it, no twin
-            return
-        super().start()
-
-    def stop(self, timeout_s: float = 90.0) -> bool:
-        # longer than the default: a clean JVM exit writes the AppCDS archive (base.cds_flags)
-        return super().stop(timeout_s)
-
     def command(self) -> list[str]:
-        return self._java(["kafka.Kafka", str(self.config_file)],
-                          extra=tuple(cds_flags(self.name, f"kafka-{KAFKA_VERSION}:{self.dist}")))
+        cds = cds_flags(self.name, f"kafka-{KAFKA_VERSION}:{self.dist}")
+        return self.locked(self._java(["kafka.Kafka", str(self.config_file)], extra=tuple(cds)))
 
     def healthy(self) -> bool:
         return metadata_brokers(HOST, self.port) >= 1

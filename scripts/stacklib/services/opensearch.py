@@ -29,9 +29,11 @@ from ..base import (
     HOST,
     MAVEN_DIR,
     Service,
+    SingleInstance,
     StackError,
     cds_flags,
     ensure_ports_free,
+    lock_held,
     maven_copy_dependencies,
     run,
     stamp_ok,
@@ -43,7 +45,7 @@ JAVA_SRC = Path(__file__).resolve().parents[1] / "java" / "StackOpenSearch.java"
 
 
 @dataclass
-class OpenSearch(Service):
+class OpenSearch(SingleInstance, Service):
     name: str = "opensearch"
     port: int = 9200
     memory_mb: int = 800
@@ -85,25 +87,18 @@ class OpenSearch(Service):
         marker.write_text(stamp + "\n")
 
     def prepare(self) -> None:
-        ensure_ports_free(self, [self.port, TRANSPORT_PORT])
-
-    def start(self) -> None:
-        if self.pid() is not None:  # our process is alive but not healthy yet: wait for it, no twin
-            return
-        super().start()
-
-    def stop(self, timeout_s: float = 90.0) -> bool:
-        # longer than the default: a clean JVM exit writes the AppCDS archive (base.cds_flags)
-        return super().stop(timeout_s)
+        if not lock_held(self.lock_file):
+            ensure_ports_free(self, [self.port, TRANSPORT_PORT])
 
     def command(self) -> list[str]:
         heap = os.environ.get("OPENSEARCH_JAVA_OPTS", "-Xms512m -Xmx512m").split()
         cds = cds_flags(self.name, f"opensearch-{OPENSEARCH_VERSION}:{self.classpath}")
-        return ["java", *heap, *cds, "-XX:+UseG1GC", "-Djava.awt.headless=true", "-Dfile.encoding=UTF-8",
-                "-Dlog4j2.formatMsgNoLookups=true", "-Dio.netty.allocator.numDirectArenas=0",
-                "-Dopensearch.networkaddress.cache.ttl=60",
-                "-cp", self.classpath, "StackOpenSearch",
-                str(self.home), HOST, str(self.port), str(TRANSPORT_PORT), "alpr-local"]
+        return self.locked(["java", *heap, *cds, "-XX:+UseG1GC", "-Djava.awt.headless=true",
+                            "-Dfile.encoding=UTF-8", "-Dlog4j2.formatMsgNoLookups=true",
+                            "-Dio.netty.allocator.numDirectArenas=0",
+                            "-Dopensearch.networkaddress.cache.ttl=60",
+                            "-cp", self.classpath, "StackOpenSearch",
+                            str(self.home), HOST, str(self.port), str(TRANSPORT_PORT), "alpr-local"])
 
     def cluster_status(self) -> str | None:
         try:
