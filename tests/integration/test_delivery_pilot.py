@@ -36,6 +36,7 @@ def test_pipeline_on_the_shared_video_publishes_events_with_crops(
     cfg.kafka.bootstrap_servers, cfg.kafka.schema_registry_url = kafka_bootstrap, schema_registry_url
     cfg.kafka.topics.plates.name = topic
     cfg.publisher.auto_register_schemas = True
+    cfg.publisher.metrics_snapshot_interval_s = 0  # alpr.metrics snapshots: test_delivery.py
     cfg.object_store.endpoint, cfg.object_store.bucket = "127.0.0.1:9000", bucket
     cfg.outbox.path, cfg.outbox.csv_log_path = tmp_path / "outbox.sqlite3", tmp_path / "events.csv"
     cfg.images.local_dir, cfg.images.spool_dir = tmp_path / "crops", tmp_path / "spool"

@@ -28,6 +28,7 @@ from .outbox import NewRow, OutboxFullError, OutboxRow, SqliteOutbox
 from .settings import OutboxSettings, PublisherSettings
 
 logger = logging.getLogger(__name__)
+PARK_S = 5.0  # wait before producing again a row the producer refused (unknown topic...)
 _RDKAFKA_LOG = logging.getLogger("alpr_edge.publishing.librdkafka")  # librdkafka logs, via poll()
 
 
@@ -97,6 +98,9 @@ class DeliveryService:
         self._cursor = 0
         self._tokens = 0.0
         self._fatal = False
+        self._registry_down = False
+        self._parked: dict[int, float] = {}  # row id -> monotonic time it may be produced again
+        self._park_logged: dict[str, float] = {}
         self.connected = self._conf is not None
         self.acked_total = 0
         self._stop = threading.Event()
@@ -129,10 +133,12 @@ class DeliveryService:
             key = env.key.encode() if env.key is not None else None
             try:
                 value, encoded = self.encoder.encode(env.schema, env.record, env.topic), True
+                self._registry_down = False
             except RegistryUnavailable as exc:
-                logger.warning(
-                    "event %s kept as JSON in the outbox until the registry answers: %s", env.event_id, exc
-                )
+                if not self._registry_down:
+                    logger.warning("schema id unknown and registry unreachable, events kept as JSON in the "
+                                   "outbox until it answers: %s", exc)
+                self._registry_down = True
                 value, encoded = record_to_json(env.record), False
             except SerdeError as exc:
                 invalid += 1
@@ -171,11 +177,20 @@ class DeliveryService:
         except BufferError:
             self._in_flight.discard(row.id)
             return False
-        except KafkaException as exc:
+        except KafkaException as exc:  # e.g. unknown topic: park the row, keep the rest flowing
             self._in_flight.discard(row.id)
-            logger.error("cannot produce event %s to %s: %s", row.event_id, row.topic, exc)
-            return False
+            self._park(row, exc.args[0].name() if exc.args else "KafkaException", str(exc))
         return True
+
+    def _park(self, row: OutboxRow, error: str, detail: str) -> None:
+        """Keep a row the producer refused out of the drain for ``PARK_S`` (logged once a minute a topic)."""
+        now = time.monotonic()
+        self._parked[row.id] = now + PARK_S
+        self.metrics.delivery_failures.labels(error).inc()
+        if now - self._park_logged.get(row.topic, -1e9) >= 60:
+            self._park_logged[row.topic] = now
+            logger.error("cannot produce to %s (%s): event %s and others wait in the outbox, retried "
+                         "every %.0f s", row.topic, detail, row.event_id, PARK_S)
 
     # -- callbacks (run inside producer.poll/flush) ----------------------------------------------------
     def _on_delivery(self, row_id: int, err: KafkaError | None, msg: Any) -> None:
@@ -236,7 +251,8 @@ class DeliveryService:
             self.connected = self.connected or bool(acked)
             if failed:
                 self._in_flight.difference_update(row_id for row_id, _ in failed)
-                self._cursor = min(self._cursor, min(row_id for row_id, _ in failed) - 1)
+                retry_at = time.monotonic() + PARK_S  # sent again by the drain after a pause
+                self._parked.update((row_id, retry_at) for row_id, _ in failed)
         for row_id, error in failed[:1]:
             logger.warning(
                 "delivery of outbox row %d failed (%s) and %d more: kept, will be sent again",
@@ -258,9 +274,10 @@ class DeliveryService:
             )
             if budget <= 0:
                 return
+            self._unpark()
             rows = self.outbox.fetch_after(self._cursor, budget)
             for row in rows:
-                if row.id in self._in_flight:
+                if row.id in self._in_flight or row.id in self._parked:
                     self._cursor = row.id
                     continue
                 if not row.encoded:
@@ -272,6 +289,17 @@ class DeliveryService:
                     break
                 self._cursor = row.id
                 self._tokens -= 1
+
+    def _unpark(self) -> None:
+        """Parked rows whose wait is over go back in line (the drain cursor moves back to them)."""
+        if not self._parked:
+            return
+        now = time.monotonic()
+        due = [row_id for row_id, at in self._parked.items() if at <= now]
+        for row_id in due:
+            del self._parked[row_id]
+        if due:
+            self._cursor = min(self._cursor, min(due) - 1)
 
     def _encode_stored(self, row: OutboxRow) -> OutboxRow | None:
         """Encode a row kept as JSON; None (stop draining) while the registry is still unreachable."""
