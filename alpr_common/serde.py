@@ -64,7 +64,8 @@ class RecordSerde:
         try:
             validate(record, self._parsed, raise_errors=True)
         except AvroValidationError as exc:
-            raise SerdeError(f"record does not match schema {self.schema_name}: {exc}") from None
+            problems = "; ".join(str(e) for e in getattr(exc, "errors", None) or [exc])
+            raise SerdeError(f"record does not match schema {self.schema_name}: {problems}") from None
 
     def serialize(self, record: dict[str, Any], topic: str) -> bytes:
         self.validate(record)
