@@ -256,6 +256,12 @@ def _topics(cfg: AlertEngineConfig, create: bool) -> None:
     for f in futures.values():
         with contextlib.suppress(Exception):
             f.result(timeout=30)
+    if not create and cfg.kafka.use_avro:  # the subjects auto-registered for the uuid topics
+        client = registry_client(cfg.kafka.schema_registry_url)
+        for name in names[:2]:
+            with contextlib.suppress(Exception):
+                client.delete_subject(f"{name}-value")
+                client.delete_subject(f"{name}-value", permanent=True)
 
 
 def _produce_all(cfg: AlertEngineConfig, events: list[dict[str, Any]], rate: float) -> dict[str, float]:

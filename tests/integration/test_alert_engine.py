@@ -255,9 +255,20 @@ def stack(kafka_bootstrap: str, pg_dsn: str, tmp_path_factory: pytest.TempPathFa
             runner.stop()
             thread.join(30)
             _topics(kafka_bootstrap, cfg, create=False)
+            _drop_subjects(cfg)
             with psycopg.connect(pg_dsn) as conn:
                 conn.execute("DELETE FROM alerts WHERE rule_name LIKE %s", (f"%-{tag}",))
                 conn.execute("DELETE FROM watchlists WHERE list_name = %s", (f"wanted-{tag}",))
+
+
+def _drop_subjects(cfg: AlertEngineConfig) -> None:
+    if not cfg.kafka.use_avro:
+        return
+    client = registry_client(cfg.kafka.schema_registry_url)
+    for topic in (cfg.kafka.topics.plates.name, cfg.kafka.topics.alerts.name):
+        with contextlib.suppress(Exception):
+            client.delete_subject(f"{topic}-value")
+            client.delete_subject(f"{topic}-value", permanent=True)
 
 
 def _for_plate(rx: HttpReceiver, plate: str) -> list[Any]:
