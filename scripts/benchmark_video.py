@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import resource
 import statistics
 import sys
@@ -27,7 +28,7 @@ for sub in ("", "edge-services"):
 
 from alpr_edge.config import CameraSettings, EdgeConfig  # noqa: E402
 from alpr_edge.pipeline import Models, StageTimings, build_camera_pipeline, load_models  # noqa: E402
-from alpr_edge.reading.ocr_worker import OcrWorker  # noqa: E402
+from alpr_edge.reading.worker import ReadWorker  # noqa: E402
 from alpr_edge.sinks import describe_read  # noqa: E402
 from alpr_edge.sources import VideoFileSource, start_camera  # noqa: E402
 
@@ -54,6 +55,7 @@ class TimedSource(VideoFileSource):
 @dataclass(frozen=True)
 class RunResult:
     fps: float
+    cpu_ms_per_frame: float  # process CPU time (all threads) per frame: less sensitive to other load
     timings: StageTimings
     reads: list
     plate_detector_calls: int
@@ -61,10 +63,10 @@ class RunResult:
 
 def run_once(video: str, cfg: EdgeConfig, models: Models, quiet: bool) -> RunResult:
     timings = StageTimings()
-    ocr = OcrWorker(models.ocr, cfg.pipeline.ocr_queue_size) if models.ocr else None
-    pipe = build_camera_pipeline("bench", cfg, models, ocr, timings)
+    worker = ReadWorker(cfg.pipeline.read_queue_size)
+    pipe = build_camera_pipeline("bench", cfg, models, worker, timings)
     camera = start_camera(CameraSettings(id="bench", source=video), cfg.sources, TimedSource(video, timings))
-    reads, frames, started = [], 0, time.perf_counter()
+    reads, frames, started, cpu_started = [], 0, time.perf_counter(), time.process_time()
     while (frame := camera.buffer.get(timeout_s=30)) is not None:
         reads += pipe.process(frame).reads
         frames += 1
@@ -72,14 +74,13 @@ def run_once(video: str, cfg: EdgeConfig, models: Models, quiet: bool) -> RunRes
             print(f"  frame {frames}: {frames / (time.perf_counter() - started):.1f} fps, "
                   f"{pipe.reader.active_tracks} tracks, {len(reads)} reads", flush=True)
     reads += pipe.flush()
-    elapsed = time.perf_counter() - started
+    elapsed, cpu_s = time.perf_counter() - started, time.process_time() - cpu_started
     camera.join()
-    if ocr:
-        ocr.close()
-        timings.stages["ocr"] = list(ocr.durations_s)
-    if ocr and ocr.dropped:
-        print(f"  OCR jobs dropped: {ocr.dropped}")
-    return RunResult(frames / elapsed, timings, reads, pipe.reader.plate_detections)
+    worker.close()
+    if worker.dropped:
+        print(f"  reading tasks dropped (queue full): {worker.dropped}")
+    return RunResult(frames / elapsed, 1000 * cpu_s / max(frames, 1), timings, reads,
+                     pipe.reader.plate_detections)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -87,29 +88,37 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("video")
     parser.add_argument("--runs", type=int, default=1, help="repeat and report the median fps")
     parser.add_argument("--no-ocr", action="store_true")
+    parser.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads per model (detector.intra_op_threads)")
     add_config_args(parser)
     args = parser.parse_args(argv)
     cfg = load_or_exit(EdgeConfig, args)
     cfg.sources.as_fast_as_possible = True
+    if args.threads is not None:
+        cfg.detector.intra_op_threads = args.threads
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if not Path(args.video).is_file():
         print(f"no such video: {args.video}", file=sys.stderr)
         return 2
     models = load_models(cfg, with_ocr=not args.no_ocr)
-    results = []
+    results: list[RunResult] = []
     for run in range(1, args.runs + 1):
         print(f"run {run}/{args.runs}: {args.video}", flush=True)
         result = run_once(args.video, cfg, models, quiet=run > 1)
-        results.append(result.fps)
+        results.append(result)
         for read in result.reads:
             print(f"  read: {describe_read(read)}")
-        print(f"  run fps={result.fps:.2f} median_ms_per_stage={result.timings.medians_ms()} "
+        print(f"  run fps={result.fps:.2f} cpu_ms_per_frame={result.cpu_ms_per_frame:.1f} "
+              f"load_avg_1m={os.getloadavg()[0]:.1f} median_ms_per_stage={result.timings.medians_ms()} "
               f"plate_detector_calls={result.plate_detector_calls} "
               f"ocr_calls={len(result.timings.stages.get('ocr', []))}", flush=True)
     peak_rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    fps = [r.fps for r in results]
+    cpu = statistics.median(r.cpu_ms_per_frame for r in results)
     if len(results) > 1:
-        print(f"fps per run: {[round(f, 2) for f in results]}")
-    print(f"fps={statistics.median(results):.2f} peak_rss_mb={peak_rss_mb:.0f}")
+        print(f"fps per run: {[round(f, 2) for f in fps]}")
+    print(f"median cpu_ms_per_frame={cpu:.1f} (with {os.cpu_count()} idle cores: at most "
+          f"{1000 * (os.cpu_count() or 1) / cpu:.1f} fps, if the stages overlap perfectly)")
+    print(f"fps={statistics.median(fps):.2f} peak_rss_mb={peak_rss_mb:.0f}")
     return 0
 
 

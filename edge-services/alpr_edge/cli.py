@@ -114,7 +114,8 @@ def main(argv: list[str] | None = None) -> int:
         for sig, handler in previous.items():
             signal.signal(sig, handler)
     fps = summary.frames_processed / summary.elapsed_s if summary.elapsed_s else 0.0
-    logger.info("done: %d frames in %.1f s (%.1f fps), %d reads, OCR jobs %d dropped %d, stage ms %s",
-                summary.frames_processed, summary.elapsed_s, fps, sum(c.reads for c in summary.cameras),
-                summary.ocr_jobs, summary.ocr_dropped, summary.timings_ms)
+    logger.info("done: %d frames in %.1f s (%.1f fps), %d reads, %d OCR calls, %d reading tasks dropped,"
+                " median ms per stage %s", summary.frames_processed, summary.elapsed_s, fps,
+                sum(c.reads for c in summary.cameras), summary.ocr_calls, summary.tasks_dropped,
+                summary.timings_ms)
     return 0

@@ -1,8 +1,8 @@
 """Per-camera perception: vehicles on every frame -> ByteTrack -> per-track plate reading.
 
     models = load_models(cfg)                            # detectors + OCR, shared by all cameras
-    ocr = OcrWorker(models.ocr, cfg.pipeline.ocr_queue_size)
-    pipe = build_camera_pipeline("cam-01", cfg, models, ocr)
+    worker = ReadWorker(cfg.pipeline.read_queue_size)    # plate detection + OCR off the camera thread
+    pipe = build_camera_pipeline("cam-01", cfg, models, worker)
     result = pipe.process(frame)                         # FrameResult: tracks, finished PlateReads
     reads = pipe.flush()                                 # end of stream
 
@@ -21,9 +21,9 @@ from dataclasses import dataclass, field
 from .config import EdgeConfig
 from .detectors.base import Detector
 from .pipeline_config import PipelineSettings
-from .reading.ocr_worker import OcrWorker, PlateOcr
 from .reading.plate_formats import PlateFormats
 from .reading.track_reader import TrackReader
+from .reading.worker import PlateOcr, ReadWorker
 from .trackers import Track, Tracker, build_tracker
 from .types import Detection, Frame, PlateRead
 
@@ -118,12 +118,12 @@ class CameraPipeline:
         return self.reader.flush(timeout_s)
 
 
-def build_camera_pipeline(camera_id: str, cfg: EdgeConfig, models: Models, ocr: OcrWorker | None,
+def build_camera_pipeline(camera_id: str, cfg: EdgeConfig, models: Models, worker: ReadWorker | None,
                           timings: StageTimings | None = None,
                           formats: PlateFormats | None = None) -> CameraPipeline:
-    """One camera's pipeline: its own tracker (own id counter) and track reader; shared models and OCR."""
+    """One camera's pipeline: its own tracker (own id counter) and track reader; shared models, worker."""
     formats = formats or PlateFormats(cfg.plate_formats)
-    reader = TrackReader(camera_id, models.plates, ocr, cfg.pipeline, formats)
+    reader = TrackReader(camera_id, models.plates, models.ocr, cfg.pipeline, formats, worker=worker)
     tracker = build_tracker(cfg.tracking, camera_id=camera_id)
     return CameraPipeline(camera_id, models.vehicles, reader, tracker, cfg.pipeline, timings)
 

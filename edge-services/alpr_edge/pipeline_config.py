@@ -75,8 +75,8 @@ class PipelineSettings(StrictModel):
     min_read_confidence: float = Field(
         0.5, ge=0, le=1, description="Finished reads below this confidence are dropped.")
     min_plate_chars: int = Field(4, ge=1, le=20, description="Finished reads shorter than this are dropped.")
-    ocr_queue_size: int = Field(
-        8, ge=1, le=1000, description="Pending OCR jobs; when full new jobs are dropped.")
+    read_queue_size: int = Field(
+        4, ge=1, le=1000, description="Pending reading tasks (plate detection + OCR); when full, new ones drop.")
     sharpness_ref: float = Field(
         200.0, gt=0, le=1e6, description="Laplacian variance counted as fully sharp in the shot quality.")
     plate_width_ref_px: int = Field(

@@ -16,7 +16,7 @@ import numpy as np
 
 from .config import CameraSettings, EdgeConfig
 from .pipeline import CameraPipeline, FrameResult, Models, StageTimings, build_camera_pipeline
-from .reading.ocr_worker import OcrWorker
+from .reading.worker import ReadWorker
 from .sources import CameraThread, start_camera
 from .types import EventSink, Frame
 
@@ -46,8 +46,8 @@ class CameraSummary:
 class RunSummary:
     cameras: tuple[CameraSummary, ...]
     elapsed_s: float
-    ocr_jobs: int
-    ocr_dropped: int
+    ocr_calls: int
+    tasks_dropped: int  # reading tasks (plate detection + OCR) dropped on a full queue
     timings_ms: dict[str, float]
 
     @property
@@ -79,8 +79,8 @@ class EdgeRunner:
 
     def run(self) -> RunSummary:
         started = time.monotonic()
-        ocr = OcrWorker(self.models.ocr, self.cfg.pipeline.ocr_queue_size) if self.models.ocr else None
-        runs = [self._start(cam, ocr) for cam in self.cfg.cameras if cam.enabled]
+        worker = ReadWorker(self.cfg.pipeline.read_queue_size) if self.models.plates else None
+        runs = [self._start(cam, worker) for cam in self.cfg.cameras if cam.enabled]
         if not runs:
             logger.warning("no enabled cameras in the configuration")
         next_stats = time.monotonic() + self.options.stats_interval_s
@@ -88,20 +88,20 @@ class EdgeRunner:
             while any(r.thread and r.thread.is_alive() for r in runs):
                 time.sleep(0.1)
                 if time.monotonic() >= next_stats:
-                    self._log_stats(runs, ocr)
+                    self._log_stats(runs, worker)
                     next_stats = time.monotonic() + self.options.stats_interval_s
         finally:
             self.stop()
             for r in runs:
                 if r.thread:
                     r.thread.join()
-            if ocr:
-                ocr.close()
-        self._log_stats(runs, ocr)
-        return self._summary(runs, ocr, time.monotonic() - started)
+            if worker:
+                worker.close()
+        self._log_stats(runs, worker)
+        return self._summary(runs, worker, time.monotonic() - started)
 
-    def _start(self, cam: CameraSettings, ocr: OcrWorker | None) -> _CameraRun:
-        pipeline = build_camera_pipeline(cam.id, self.cfg, self.models, ocr, self.timings)
+    def _start(self, cam: CameraSettings, worker: ReadWorker | None) -> _CameraRun:
+        pipeline = build_camera_pipeline(cam.id, self.cfg, self.models, worker, self.timings)
         run = _CameraRun(cam, start_camera(cam, self.cfg.sources), pipeline)
         run.thread = threading.Thread(target=self._process, args=(run,), name=f"pipeline-{cam.id}",
                                       daemon=True)
@@ -168,22 +168,21 @@ class EdgeRunner:
         logger.info("camera=%s writing annotated video to %s", camera_id, path)
         return cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
 
-    def _log_stats(self, runs: list[_CameraRun], ocr: OcrWorker | None) -> None:
+    def _log_stats(self, runs: list[_CameraRun], worker: ReadWorker | None) -> None:
         for r in runs:
             s = r.camera.stats.snapshot()
             logger.info("camera=%s state=%s fps_in=%.1f frames=%d processed=%d dropped=%d reconnects=%d"
-                        " reads=%d ocr_dropped=%d", r.settings.id, s.state.value, s.fps_in, s.frames_read,
-                        r.processed, s.frames_dropped, s.reconnects, r.reads, ocr.dropped if ocr else 0)
+                        " reads=%d reading_tasks_dropped=%d", r.settings.id, s.state.value, s.fps_in, s.frames_read,
+                        r.processed, s.frames_dropped, s.reconnects, r.reads, worker.dropped if worker else 0)
 
-    def _summary(self, runs: list[_CameraRun], ocr: OcrWorker | None, elapsed_s: float) -> RunSummary:
+    def _summary(self, runs: list[_CameraRun], worker: ReadWorker | None, elapsed_s: float) -> RunSummary:
         cams = []
         for r in runs:
             s = r.camera.stats.snapshot()
             cams.append(CameraSummary(r.settings.id, s.state.value, s.frames_read, r.processed,
                                       s.frames_dropped, s.reconnects, r.reads))
-        if ocr:
-            self.timings.stages["ocr"] = list(ocr.durations_s)
-        return RunSummary(tuple(cams), elapsed_s, ocr.done if ocr else 0, ocr.dropped if ocr else 0,
+        ocr_calls = sum(r.pipeline.reader.ocr_calls for r in runs)
+        return RunSummary(tuple(cams), elapsed_s, ocr_calls, worker.dropped if worker else 0,
                           self.timings.medians_ms())
 
 

@@ -14,9 +14,9 @@ from alpr_edge.config import CameraSettings, EdgeConfig
 from alpr_edge.pipeline import CameraPipeline, Models, StageTimings
 from alpr_edge.pipeline_config import PipelineSettings, PlateFormatSettings
 from alpr_edge.pipeline_runner import EdgeRunner, RunOptions
-from alpr_edge.reading.ocr_worker import CropOcr, OcrJob, OcrWorker
 from alpr_edge.reading.plate_formats import PlateFormats
 from alpr_edge.reading.track_reader import TrackReader
+from alpr_edge.reading.worker import CropOcr, ReadWorker
 from alpr_edge.sinks import CsvSink, FanOutSink
 from alpr_edge.trackers import ByteTracker
 from alpr_edge.types import Detection, Frame, OcrResult, PlateRead
@@ -65,15 +65,15 @@ def frames(n: int, camera: str = "cam") -> list[Frame]:
 def run_pipeline(ocr_texts: list[str] | None, settings: PipelineSettings, vehicle_frames: int = 20,
                  total_frames: int = 60) -> tuple[list[PlateRead], ScriptedOcr | None, TrackReader]:
     ocr_fake = ScriptedOcr(ocr_texts) if ocr_texts else None
-    worker = OcrWorker(ocr_fake, queue_size=8) if ocr_fake else None
+    worker = ReadWorker(queue_size=8) if ocr_fake else None
     formats = PlateFormats(PlateFormatSettings(regions={"us-tx": {"country": "US", "patterns": ["LLLDDDD"]}}))
-    reader = TrackReader("cam", FakePlates(), worker, settings, formats)
+    reader = TrackReader("cam", FakePlates(), ocr_fake, settings, formats, worker=worker)
     pipe = CameraPipeline("cam", FakeVehicles(vehicle_frames), reader, ByteTracker(), settings)
     reads: list[PlateRead] = []
     for frame in frames(total_frames):
         reads += pipe.process(frame).reads
         if worker:
-            worker.wait_idle(5)  # deterministic: OCR results are in before the next frame
+            worker.wait_idle(5)  # deterministic: reading tasks finish before the next frame
     reads += pipe.flush()
     if worker:
         worker.close()
@@ -137,32 +137,38 @@ def test_plate_detection_budget_per_frame() -> None:
         assert reader.plate_detections - before <= 2
 
 
-def test_ocr_queue_drops_when_full_and_never_blocks() -> None:
-    slow = ScriptedOcr(["X"], delay_s=0.2)
-    worker = OcrWorker(slow, queue_size=1)
-    got: list[OcrResult | None] = []
-    image = np.zeros((10, 10, 3), np.uint8)
-    plate = Detection((0, 0, 5, 5), 0.9, 0, "plate")
+def test_reading_queue_drops_when_full_and_never_blocks() -> None:
+    worker = ReadWorker(queue_size=1)
+    done: list[int] = []
     started = time.monotonic()
-    jobs = [OcrJob("c", i, image, plate, reply=lambda _j, r: got.append(r)) for i in range(5)]
-    accepted = [worker.submit(job) for job in jobs]
+    accepted = [worker.submit(lambda i=i: (time.sleep(0.2), done.append(i))) for i in range(5)]
     assert time.monotonic() - started < 0.1
     assert accepted[0] and not all(accepted) and worker.dropped == accepted.count(False)
     worker.close()
-    assert len(got) == accepted.count(True)
+    assert len(done) == accepted.count(True)
 
 
-def test_ocr_failure_is_logged_not_raised() -> None:
-    class Broken:
-        def read_plate(self, image, det):
-            raise RuntimeError("boom")
+def test_reading_task_failure_is_logged_not_raised() -> None:
+    worker = ReadWorker()
 
-    worker = OcrWorker(Broken())
-    got = []
-    worker.submit(OcrJob("c", 1, np.zeros((4, 4, 3), np.uint8), Detection((0, 0, 2, 2), 1, 0, "p"),
-                         reply=lambda _j, r: got.append(r)))
+    def boom() -> None:
+        raise RuntimeError("boom")
+
+    worker.submit(boom, "camera=c track=1")
+    worker.submit(lambda: None)
     worker.close()
-    assert got == [None] and worker.failed == 1
+    assert worker.failed == 1 and worker.done == 1
+
+
+def test_reads_with_a_background_worker() -> None:
+    settings = PipelineSettings(plate_detect_interval_frames=1, stable_read_count=2)
+    worker = ReadWorker(queue_size=2)
+    ocr = ScriptedOcr(["ABC1234"], delay_s=0.01)
+    reader = TrackReader("cam", FakePlates(), ocr, settings, worker=worker)
+    pipe = CameraPipeline("cam", FakeVehicles(30), reader, ByteTracker(), settings)
+    reads = [r for frame in frames(40) for r in pipe.process(frame).reads] + pipe.flush()
+    worker.close()
+    assert [r.text for r in reads] == ["ABC1234"] and reads[0].read_count >= 1
 
 
 def test_crop_ocr_adapter() -> None:
@@ -288,9 +294,9 @@ def test_plates_on_the_whole_frame_mode() -> None:
 
     settings = PipelineSettings(plate_on_vehicle_crops=False, plate_detect_interval_frames=1,
                                 stable_read_count=2)
-    worker = OcrWorker(ScriptedOcr(["ABC1234"]))
+    worker = ReadWorker()
     plates = FramePlates()
-    reader = TrackReader("cam", plates, worker, settings)
+    reader = TrackReader("cam", plates, ScriptedOcr(["ABC1234"]), settings, worker=worker)
     pipe = CameraPipeline("cam", FakeVehicles(8), reader, ByteTracker(), settings)
     reads = []
     for frame in frames(40):

@@ -1,9 +1,12 @@
 """Per-track plate reading for one camera: which tracks get the plate detector, which shots get OCR,
 and when a track's read is final (stable vote, or the track ended).
 
-    reader = TrackReader(camera_id, plate_detector, ocr_worker, settings, formats)
+    reader = TrackReader(camera_id, plate_detector, ocr, settings, formats, worker=ReadWorker())
     finished = reader.update(frame, tracker_result)   # list[PlateRead] ready to publish
-    finished += reader.flush()                        # end of stream: wait for OCR, finish every track
+    finished += reader.flush()                        # end of stream: wait for the worker, finish all
+
+Plate detection on the vehicle crop and OCR of a better shot run as one task on the worker (or inline
+without one), so the camera's thread only detects and tracks vehicles.
 """
 
 from __future__ import annotations
@@ -12,35 +15,35 @@ import logging
 import time
 from collections.abc import Sequence
 
+import cv2
 import numpy as np
 
 from ..detectors.base import Detector
 from ..pipeline_config import PipelineSettings
 from ..trackers.base import Track, TrackerResult
 from ..types import BBox, Detection, Frame, OcrResult, PlateRead
-from .ocr_worker import OcrJob, OcrWorker
 from .plate_formats import PlateFormats
 from .quality import shot_quality
 from .track_state import TrackReading
 from .voting import vote
+from .worker import PlateOcr, ReadWorker
 
 logger = logging.getLogger(__name__)
 
-ENDED_TRACK_GRACE_S = 5.0  # how long an ended track waits for its pending OCR jobs
+ENDED_TRACK_GRACE_S = 5.0  # how long an ended track waits for its pending reading tasks
 
 
 class TrackReader:
-    def __init__(self, camera_id: str, plate_detector: Detector | None, ocr: OcrWorker | None,
+    def __init__(self, camera_id: str, plate_detector: Detector | None, ocr: PlateOcr | None,
                  settings: PipelineSettings | None = None, formats: PlateFormats | None = None,
-                 timings: dict[str, list[float]] | None = None):
+                 worker: ReadWorker | None = None, timings: dict[str, list[float]] | None = None):
         self.camera_id = camera_id
-        self.plates, self.ocr = plate_detector, ocr
+        self.plates, self.ocr, self.worker = plate_detector, ocr, worker
         self.settings = settings or PipelineSettings()
         self.formats = formats or PlateFormats()
         self.timings = timings if timings is not None else {}
         self._tracks: dict[int, TrackReading] = {}
-        self.plate_detections = 0
-        self.ocr_dropped = 0
+        self.plate_detections = self.ocr_calls = self.tasks_dropped = 0
 
     def update(self, frame: Frame, result: TrackerResult) -> list[PlateRead]:
         for track in result.tracks:
@@ -48,7 +51,7 @@ class TrackReader:
         picked = self._pick_for_plates(result.tracks, frame.frame_number) if self.plates is not None else []
         if self.settings.plate_on_vehicle_crops:
             for track in picked:
-                self._look_for_plate(track, frame)
+                self._queue_crop(track, frame)
         elif picked:
             self._look_for_plates_in_frame(picked, frame)
         for track in result.removed:
@@ -57,10 +60,10 @@ class TrackReader:
         return self._collect(frame_done=False)
 
     def flush(self, timeout_s: float = 30.0) -> list[PlateRead]:
-        """End of stream: wait for this camera's OCR, then finish every track."""
+        """End of stream: wait for this camera's reading tasks, then finish every track."""
         deadline = time.monotonic() + timeout_s
-        while any(t.ocr_pending for t in self._tracks.values()) and time.monotonic() < deadline:
-            time.sleep(0.005)
+        while any(t.jobs_pending for t in self._tracks.values()) and time.monotonic() < deadline:
+            time.sleep(0.002)
         for reading in self._tracks.values():
             reading.ended_at_s = reading.ended_at_s or time.monotonic()
         return self._collect(frame_done=True)
@@ -82,13 +85,79 @@ class TrackReader:
         wanted = []
         for track in tracks:
             reading = self._tracks[track.track_id]
-            if (reading.emitted or reading.ocr_submitted >= s.max_reads_per_track
+            if (reading.emitted or reading.jobs_pending or reading.ocr_calls >= s.max_reads_per_track
                     or frame_number < reading.next_plate_frame
                     or track.xyxy[2] - track.xyxy[0] < s.min_vehicle_width_px):
                 continue
             wanted.append((reading.last_plate_frame, track))
         wanted.sort(key=lambda pair: pair[0])  # waiting longest first
         return [track for _, track in wanted[: s.max_plate_detections_per_frame]]
+
+    def _queue_crop(self, track: Track, frame: Frame) -> None:
+        reading = self._tracks[track.track_id]
+        crop, origin = crop_region(frame.image, track.xyxy, self.settings.vehicle_crop_margin)
+        if crop.size:
+            self._run(reading, frame.frame_number, crop.copy(), origin, None)
+
+    def _look_for_plates_in_frame(self, tracks: Sequence[Track], frame: Frame) -> None:
+        """Plate detector once on the whole frame; each track takes the best plate centred in its box."""
+        plates = self._detect_plates(frame.image)
+        for track in tracks:
+            x1, y1, x2, y2 = track.xyxy
+            inside = [p for p in plates if x1 <= (p.xyxy[0] + p.xyxy[2]) / 2 <= x2
+                      and y1 <= (p.xyxy[1] + p.xyxy[3]) / 2 <= y2]
+            crop, (ox, oy) = crop_region(frame.image, track.xyxy, self.settings.vehicle_crop_margin)
+            plate = best_plate(inside, self.settings.min_plate_score, self.settings.min_plate_width_px)
+            if plate is None or not crop.size:
+                self._schedule(self._tracks[track.track_id], frame.frame_number, found=False)
+                continue
+            px1, py1, px2, py2 = plate.xyxy
+            local = Detection((px1 - ox, py1 - oy, px2 - ox, py2 - oy), plate.score, plate.class_id,
+                              plate.label)
+            self._run(self._tracks[track.track_id], frame.frame_number, crop.copy(), (ox, oy), local)
+
+    def _run(self, reading: TrackReading, frame_number: int, crop: np.ndarray, origin: tuple[int, int],
+             plate: Detection | None) -> None:
+        """Run the reading task on the worker (inline without one); a full queue drops it."""
+        with reading.lock:
+            reading.jobs_pending += 1
+        reading.last_plate_frame = frame_number
+        reading.next_plate_frame = frame_number + self.settings.plate_detect_interval_frames
+
+        def task() -> None:
+            try:
+                self._read_crop(reading, frame_number, crop, origin, plate)
+            finally:
+                with reading.lock:
+                    reading.jobs_pending -= 1
+
+        if self.worker is None:
+            task()
+        elif not self.worker.submit(task, f"camera={self.camera_id} track={reading.track_id}"):
+            with reading.lock:
+                reading.jobs_pending -= 1
+            self.tasks_dropped += 1
+
+    def _read_crop(self, reading: TrackReading, frame_number: int, crop: np.ndarray, origin: tuple[int, int],
+                   plate: Detection | None) -> None:
+        """Worker side: find the plate in the vehicle crop; if the shot is the track's best, OCR it."""
+        if plate is None:
+            s = self.settings
+            found = self._detect_plates(pad_to_square(crop))
+            plate = best_plate(found, s.min_plate_score, s.min_plate_width_px)
+            self._schedule(reading, frame_number, found=plate is not None)
+        if plate is None or not self._keep_if_better(reading, frame_number, crop, origin, plate):
+            return
+        if self.ocr is None:
+            return
+        started = time.perf_counter()
+        result = self.ocr.read_plate(crop, plate)
+        self.timings.setdefault("ocr", []).append(time.perf_counter() - started)
+        self.ocr_calls += 1
+        with reading.lock:
+            reading.ocr_calls += 1
+            if result.text:
+                reading.reads.append(result)
 
     def _detect_plates(self, image: np.ndarray) -> list[Detection]:
         assert self.plates is not None
@@ -98,82 +167,40 @@ class TrackReader:
         self.plate_detections += 1
         return plates
 
-    def _look_for_plate(self, track: Track, frame: Frame) -> None:
-        """Plate detector on the track's vehicle crop."""
-        crop, origin = crop_region(frame.image, track.xyxy, self.settings.vehicle_crop_margin)
-        if crop.size == 0:
-            return
-        s = self.settings
-        plate = best_plate(self._detect_plates(crop), s.min_plate_score, s.min_plate_width_px)
-        self._schedule(self._tracks[track.track_id], frame.frame_number, found=plate is not None)
-        if plate is not None:
-            self._consider_shot(self._tracks[track.track_id], frame, crop, origin, plate)
-
-    def _look_for_plates_in_frame(self, tracks: Sequence[Track], frame: Frame) -> None:
-        """Plate detector once on the whole frame; each track takes the best plate centred in its box."""
-        plates = self._detect_plates(frame.image)
-        for track in tracks:
-            reading = self._tracks[track.track_id]
-            x1, y1, x2, y2 = track.xyxy
-            inside = [p for p in plates if x1 <= (p.xyxy[0] + p.xyxy[2]) / 2 <= x2
-                      and y1 <= (p.xyxy[1] + p.xyxy[3]) / 2 <= y2]
-            plate = best_plate(inside, self.settings.min_plate_score, self.settings.min_plate_width_px)
-            self._schedule(reading, frame.frame_number, found=plate is not None)
-            crop, (ox, oy) = crop_region(frame.image, track.xyxy, self.settings.vehicle_crop_margin)
-            if plate is not None and crop.size:
-                px1, py1, px2, py2 = plate.xyxy
-                local = Detection((px1 - ox, py1 - oy, px2 - ox, py2 - oy), plate.score, plate.class_id,
-                                  plate.label)
-                self._consider_shot(reading, frame, crop, (ox, oy), local)
-
     def _schedule(self, reading: TrackReading, frame_number: int, found: bool) -> None:
         """Next plate detection after the interval; after misses, after 2, 4, 8... intervals (capped)."""
         s = self.settings
-        reading.last_plate_frame = frame_number
-        reading.plate_misses = 0 if found else reading.plate_misses + 1
-        wait = s.plate_detect_interval_frames * 2 ** min(reading.plate_misses, 10)
-        reading.next_plate_frame = frame_number + min(wait, max(s.plate_miss_backoff_max_frames,
-                                                                s.plate_detect_interval_frames))
+        with reading.lock:
+            reading.plate_misses = 0 if found else reading.plate_misses + 1
+            wait = s.plate_detect_interval_frames * 2 ** min(reading.plate_misses, 10)
+            cap = max(s.plate_miss_backoff_max_frames, s.plate_detect_interval_frames)
+            reading.next_plate_frame = max(reading.next_plate_frame, frame_number + min(wait, cap))
 
-    def _consider_shot(self, reading: TrackReading, frame: Frame, crop: np.ndarray, origin: tuple[int, int],
-                       plate: Detection) -> None:
-        """Keep the shot and send it to OCR if it beats the track's best shot (``plate`` in crop pixels)."""
+    def _keep_if_better(self, reading: TrackReading, frame_number: int, crop: np.ndarray,
+                        origin: tuple[int, int], plate: Detection) -> bool:
+        """Keep the shot if it beats the track's best by ``min_quality_gain`` (``plate`` in crop pixels)."""
         plate_crop, _ = crop_region(crop, plate.xyxy, 0.0)
         s = self.settings
         quality = shot_quality(plate_crop, plate.score, s.sharpness_ref, s.plate_width_ref_px)
-        if plate_crop.size == 0 or quality <= reading.best_quality * (1.0 + s.min_quality_gain):
-            return
         (ox, oy), (x1, y1, x2, y2) = origin, plate.xyxy
-        reading.best_quality, reading.best_bbox = quality, (x1 + ox, y1 + oy, x2 + ox, y2 + oy)
-        reading.best_crop, reading.best_vehicle_crop = plate_crop.copy(), crop.copy()
-        reading.best_frame_number = frame.frame_number
-        self._submit(reading, crop, plate)
-
-    def _submit(self, reading: TrackReading, crop: np.ndarray, plate: Detection) -> None:
-        if self.ocr is None:
-            return
         with reading.lock:
-            reading.ocr_pending += 1
-        job = OcrJob(self.camera_id, reading.track_id, crop.copy(), plate,
-                     reply=lambda _job, result: reading.add_read(result))
-        if self.ocr.submit(job):
-            reading.ocr_submitted += 1
-        else:
-            with reading.lock:
-                reading.ocr_pending -= 1
-            self.ocr_dropped += 1
+            if plate_crop.size == 0 or quality <= reading.best_quality * (1.0 + s.min_quality_gain):
+                return False
+            reading.best_quality, reading.best_bbox = quality, (x1 + ox, y1 + oy, x2 + ox, y2 + oy)
+            reading.best_crop, reading.best_vehicle_crop = plate_crop.copy(), crop
+            reading.best_frame_number = frame_number
+        return True
 
     def _collect(self, frame_done: bool) -> list[PlateRead]:
-        """Final reads of tracks that are stable, or ended with no OCR pending (or past the grace time)."""
+        """Final reads of tracks that are stable, or ended with no task pending (or past the grace time)."""
         out, now = [], time.monotonic()
         for track_id, reading in list(self._tracks.items()):
             reads = reading.snapshot_reads()
             ended = reading.ended_at_s is not None and (
-                not reading.ocr_pending or frame_done or now - reading.ended_at_s > ENDED_TRACK_GRACE_S)
-            stable = not reading.emitted and self._is_stable(reads)
-            if (stable or ended) and not reading.emitted:
-                read = self._finish(reading, reads)
+                not reading.jobs_pending or frame_done or now - reading.ended_at_s > ENDED_TRACK_GRACE_S)
+            if not reading.emitted and (ended or self._is_stable(reads)):
                 reading.emitted = True
+                read = self._finish(reading, reads)
                 if read is not None:
                     out.append(read)
             if ended:
@@ -194,8 +221,8 @@ class TrackReader:
         text = resolved.text
         confidence = voted.score(text) * voted.length_share if len(text) == len(voted.text) else 0.0
         if len(text) < self.settings.min_plate_chars or confidence < self.settings.min_read_confidence:
-            logger.debug("camera=%s track=%s read %r (confidence %.2f) dropped", self.camera_id,
-                         reading.track_id, text, confidence)
+            logger.info("camera=%s track=%s read %r (confidence %.2f, %d reads) below thresholds: dropped",
+                        self.camera_id, reading.track_id, text, confidence, len(reads))
             return None
         chars = tuple(round(p.get(c, 0.0), 4) for c, p in zip(text, voted.char_scores, strict=True))
         return self._plate_read(reading, text, confidence, chars, resolved.candidates, resolved.region,
@@ -204,14 +231,17 @@ class TrackReader:
     def _plate_read(self, reading: TrackReading, text: str, confidence: float, chars: tuple[float, ...],
                     candidates: tuple, region: str | None, read_count: int = 0) -> PlateRead:
         assert reading.best_bbox is not None
-        return PlateRead(
-            camera_id=self.camera_id, track_id=reading.track_id, text=text, confidence=round(confidence, 4),
-            char_confidences=chars, candidates=candidates, plate_bbox=reading.best_bbox,
-            first_seen_s=reading.first_seen_s, last_seen_s=reading.last_seen_s,
-            frame_number=reading.best_frame_number, read_count=read_count,
-            quality_score=round(reading.best_quality, 4), region=region, matches_format=region is not None,
-            vehicle_bbox=reading.vehicle_bbox, vehicle_type=reading.vehicle_label,
-            plate_crop=reading.best_crop, vehicle_crop=reading.best_vehicle_crop)
+        with reading.lock:
+            return PlateRead(
+                camera_id=self.camera_id, track_id=reading.track_id, text=text,
+                confidence=round(confidence, 4),
+                char_confidences=chars, candidates=candidates, plate_bbox=reading.best_bbox,
+                first_seen_s=reading.first_seen_s, last_seen_s=reading.last_seen_s,
+                frame_number=reading.best_frame_number, read_count=read_count,
+                quality_score=round(reading.best_quality, 4), region=region,
+                matches_format=region is not None,
+                vehicle_bbox=reading.vehicle_bbox, vehicle_type=reading.vehicle_label,
+                plate_crop=reading.best_crop, vehicle_crop=reading.best_vehicle_crop)
 
 
 def crop_region(image: np.ndarray, box: BBox, margin: float) -> tuple[np.ndarray, tuple[int, int]]:
@@ -224,6 +254,15 @@ def crop_region(image: np.ndarray, box: BBox, margin: float) -> tuple[np.ndarray
     if ix2 - ix1 < 2 or iy2 - iy1 < 2:
         return image[0:0, 0:0], (ix1, iy1)
     return image[iy1:iy2, ix1:ix2], (ix1, iy1)
+
+
+def pad_to_square(image: np.ndarray, value: int = 114) -> np.ndarray:
+    """Pad right/bottom to a square (box coordinates unchanged): one detector input shape for every crop."""
+    h, w = image.shape[:2]
+    if h == w:
+        return image
+    side = max(h, w)
+    return cv2.copyMakeBorder(image, 0, side - h, 0, side - w, cv2.BORDER_CONSTANT, value=(value,) * 3)
 
 
 def best_plate(plates: Sequence[Detection], min_score: float, min_width_px: float) -> Detection | None:

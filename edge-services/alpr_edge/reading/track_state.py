@@ -27,18 +27,12 @@ class TrackReading:
     best_crop: np.ndarray | None = field(default=None, repr=False)
     best_vehicle_crop: np.ndarray | None = field(default=None, repr=False)
     best_frame_number: int = 0
-    ocr_submitted: int = 0
-    ocr_pending: int = 0
+    ocr_calls: int = 0
+    jobs_pending: int = 0  # reading tasks queued or running for this track
     reads: list[OcrResult] = field(default_factory=list)
     emitted: bool = False  # a final read went out: no more plate work on this track
     ended_at_s: float | None = None  # the tracker removed it; waiting for pending OCR
     lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
-
-    def add_read(self, result: OcrResult | None) -> None:
-        with self.lock:
-            self.ocr_pending -= 1
-            if result is not None and result.text:
-                self.reads.append(result)
 
     def snapshot_reads(self) -> list[OcrResult]:
         with self.lock:
