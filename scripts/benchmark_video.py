@@ -88,7 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("video")
     parser.add_argument("--runs", type=int, default=1, help="repeat and report the median fps")
     parser.add_argument("--no-ocr", action="store_true")
-    parser.add_argument("--threads", type=int, help="ONNX Runtime intra-op threads per model (detector.intra_op_threads)")
+    parser.add_argument("--threads", type=int,
+                        help="ONNX Runtime intra-op threads per model (detector.intra_op_threads)")
     add_config_args(parser)
     args = parser.parse_args(argv)
     cfg = load_or_exit(EdgeConfig, args)
