@@ -80,13 +80,13 @@ def ensure_database(args: argparse.Namespace) -> None:
         ) as conn:
             conn.execute("CREATE EXTENSION IF NOT EXISTS pg_trgm")
     with psycopg.connect(dsn(args), autocommit=True) as conn:
-        conn.execute((ROOT / "scripts" / "init_db.sql").read_text())  # type: ignore[arg-type]
+        conn.execute((ROOT / "scripts" / "init_db.sql").read_text())
 
 
 def plate_pool(n: int, seed: int) -> list[str]:
     rnd = random.Random(seed)
     letters, digits = string.ascii_uppercase, string.digits
-    out = set()
+    out: set[str] = set()
     while len(out) < n:
         out.add(
             "".join(rnd.choice(letters) for _ in range(3)) + "".join(rnd.choice(digits) for _ in range(4))
@@ -148,7 +148,7 @@ def api_key(args: argparse.Namespace) -> str:
         capture_output=True,
         text=True,
     )
-    return json.loads(out.stdout)["key"]  # type: ignore[no-any-return]
+    return json.loads(out.stdout)["key"]
 
 
 def api_env(args: argparse.Namespace) -> dict[str, str]:

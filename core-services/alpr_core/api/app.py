@@ -84,7 +84,7 @@ def _image_client(cfg: CoreConfig) -> Any:
     )
 
 
-def _lifespan(cfg: CoreConfig):  # type: ignore[no-untyped-def]
+def _lifespan(cfg: CoreConfig):
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         pool = make_pool(cfg.database, cfg.api.request_timeout_s)

@@ -38,7 +38,7 @@ class ApiContext:
 
 async def get_ctx(request: Request) -> ApiContext:
     # async on purpose: FastAPI runs sync dependencies in a thread pool (a thread hop per request).
-    return request.app.state.ctx  # type: ignore[no-any-return]
+    return request.app.state.ctx
 
 
 Ctx = Annotated[ApiContext, Depends(get_ctx)]

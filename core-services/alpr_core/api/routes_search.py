@@ -74,7 +74,7 @@ def _index(ctx: ApiContext) -> str:
 async def _search(ctx: ApiContext, body: dict[str, Any]) -> dict[str, Any]:
     if ctx.search is None:
         raise ApiError(503, "OpenSearch is not configured")
-    return await ctx.search.search(_index(ctx), body)  # type: ignore[no-any-return]
+    return await ctx.search.search(_index(ctx), body)
 
 
 def _hit(raw: dict[str, Any]) -> Hit:

@@ -6,6 +6,7 @@ import asyncio
 import logging
 import time
 from datetime import datetime, timezone
+from typing import Literal
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
@@ -66,7 +67,7 @@ async def health(ctx: Ctx) -> JSONResponse:
         _timed(_db_check(ctx)), _timed(_search_check(ctx)), _timed(_kafka_check(ctx))
     )
     deps = {"database": db, "opensearch": search, "kafka": kafka}
-    status = (
+    status: Literal["ok", "degraded", "down"] = (
         "down"
         if db.status == "down"
         else "ok"
@@ -81,7 +82,7 @@ async def health(ctx: Ctx) -> JSONResponse:
 async def stats(ctx: Ctx, _: Viewer) -> Stats:
     cached = ctx.cache.get("stats")
     if cached and cached[0] > time.monotonic():
-        return cached[1]  # type: ignore[no-any-return]
+        return cached[1]
     row = await fetch_one(ctx.pool, q.STATS)
     assert row is not None
     value = Stats(**row, computed_at=datetime.now(timezone.utc))

@@ -33,7 +33,7 @@ class SearchClient:
             logger.error("OpenSearch answered %s: %s", resp.status_code, resp.text[:500])
             status = 503 if resp.status_code in (429, 502, 503, 504) else 500
             raise ApiError(status, "the search backend could not answer this query")
-        return resp.json()  # type: ignore[no-any-return]
+        return resp.json()
 
     async def close(self) -> None:
         await self._http.aclose()
