@@ -12,6 +12,7 @@
 #   Java 17 JDK + Maven              openjdk-17-jdk-headless, maven   (Kafka, Schema Registry, OpenSearch)
 #   Go >= 1.21                       golang-1.2x-go from bookworm-backports (enabled here if needed)
 #   python3 venv                     python3-venv (for `make venv`)
+#   TLS roots                        ca-certificates (go and mvn fetch over HTTPS)
 #
 # Go: MinIO (built with `go install`) needs Go >= 1.24. A Go already at /usr/local/go/bin or on PATH
 # is used as is. Debian 12's golang-go is 1.19 (too old), bookworm-backports has up to 1.23; with
@@ -75,6 +76,9 @@ go_ok() {  # any go >= 1.21 where scripts/stacklib/services/minio.py looks for o
 }
 need_go=0
 go_ok || need_go=1
+
+# -- TLS roots for the Go module proxy and Maven Central (absent on a minimal Debian) ------------
+[ -s /etc/ssl/certs/ca-certificates.crt ] || need ca-certificates
 
 # -- python3 venv -------------------------------------------------------------------------------
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need python3-venv
