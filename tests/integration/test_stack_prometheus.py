@@ -51,3 +51,9 @@ def test_promtool_accepts_config(name):
     res = subprocess.run([promtool, "check", "config", "--syntax-only", str(PROM_DIR / name)],
                          capture_output=True, text=True)
     assert res.returncode == 0, res.stdout + res.stderr
+
+
+def test_alert_rules_loaded(prometheus_url):
+    """prometheus.local.yml loads the same rules/*.yml as the compose configuration."""
+    groups = httpx.get(f"{prometheus_url}/api/v1/rules", timeout=10).json()["data"]["groups"]
+    assert sum(len(g["rules"]) for g in groups) > 0
