@@ -127,6 +127,11 @@ class Postgres(Service):
             mode = parent.stat().st_mode
             if mode & 0o001 == 0:
                 os.chmod(parent, mode | 0o001)
+        probe = self._as_user(["test", "-w", str(self.data_dir)])
+        if self.run_user is not None and subprocess.run(probe).returncode != 0:
+            raise StackError(f"user {self.run_user} cannot reach {self.data_dir} (a parent directory without "
+                             "o+x, e.g. a repository under /root); set ALPR_STACK_DIR to a directory it can "
+                             "reach, e.g. ALPR_STACK_DIR=/var/tmp/alpr-stack")
         run(self._as_user([str(_pg_bindir() / "initdb"), "-D", str(self.data_dir), "-U", "postgres",
                            "-E", "UTF8", "--locale=C.UTF-8", "--auth-local=trust",
                            "--auth-host=scram-sha-256"]), cwd=self.home)
