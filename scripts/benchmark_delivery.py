@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import random
 import sys
 import tempfile
@@ -103,6 +104,7 @@ def build(args: argparse.Namespace, kafka: KafkaSettings, live: bool = True) -> 
 def publish_phase(args: argparse.Namespace, kafka: KafkaSettings) -> float:
     sink = build(args, kafka)
     t0 = last = time.monotonic()
+    cpu0 = time.process_time()
     for start in range(0, args.events, args.batch):
         sink.publish_many([synthetic_read(i) for i in range(start, min(start + args.batch, args.events))])
         if time.monotonic() - last >= 1.0:
@@ -113,9 +115,10 @@ def publish_phase(args: argparse.Namespace, kafka: KafkaSettings) -> float:
     if not sink.delivery.wait_empty(args.timeout_s):
         logger.error("publish: %d event(s) not acknowledged after %.0f s", sink.delivery.outbox.depth,
                      args.timeout_s)
-    elapsed = time.monotonic() - t0
-    logger.info("publish: %d events acknowledged in %.2f s (%s)", sink.delivery.acked_total, elapsed,
-                dict(sink.processor.counts))
+    elapsed, cpu_s = time.monotonic() - t0, time.process_time() - cpu0
+    logger.info("publish: %d events acknowledged in %.2f s, %.2f CPU s of this process (%.0f events per "
+                "CPU s; load average %.1f) %s", sink.delivery.acked_total, elapsed, cpu_s,
+                sink.delivery.acked_total / cpu_s, os.getloadavg()[0], dict(sink.processor.counts))
     sink.close()
     return sink.delivery.acked_total / elapsed
 
@@ -135,6 +138,7 @@ def drain_phase(args: argparse.Namespace, kafka: KafkaSettings) -> float:
     sink = build(args, kafka)
     backlog = sink.delivery.outbox.depth
     t0 = last = time.monotonic()
+    cpu0 = time.process_time()
     deadline = t0 + args.timeout_s
     while sink.delivery.outbox.depth and time.monotonic() < deadline:
         time.sleep(0.05)
@@ -143,9 +147,10 @@ def drain_phase(args: argparse.Namespace, kafka: KafkaSettings) -> float:
             done = backlog - sink.delivery.outbox.depth
             logger.info("drain: delivered=%d left=%d rate=%.0f/s", done, sink.delivery.outbox.depth,
                         done / (last - t0))
-    elapsed = time.monotonic() - t0
+    elapsed, cpu_s = time.monotonic() - t0, time.process_time() - cpu0
     delivered = backlog - sink.delivery.outbox.depth
-    logger.info("drain: %d of %d events delivered in %.2f s", delivered, backlog, elapsed)
+    logger.info("drain: %d of %d events delivered in %.2f s, %.2f CPU s (load average %.1f)", delivered,
+                backlog, elapsed, cpu_s, os.getloadavg()[0])
     sink.close()
     return delivered / elapsed if elapsed > 0 else 0.0
 

@@ -59,8 +59,10 @@ def test_avro_encoder_reports_an_unreachable_registry_and_a_bad_record() -> None
     encoder = AvroEncoder(SchemaRegistryClient({"url": "http://127.0.0.1:1", "max.retries": 0, "timeout": 2}))
     with pytest.raises(RegistryUnavailable):
         encoder.encode("plate_event", plate_event(), "unit.plates")
-    with pytest.raises(SerdeError):
-        encoder.encode("plate_event", plate_event(track_id="seven"), "unit.plates")
+    encoder._ids[("plate_event", "unit.plates")] = 1
+    for bad in (plate_event(track_id="seven"), plate_event(latency_ms="x"), plate_event(camera_id=None)):
+        with pytest.raises(SerdeError):
+            encoder.encode("plate_event", bad, "unit.plates")
 
 
 def test_json_encoder_round_trips() -> None:

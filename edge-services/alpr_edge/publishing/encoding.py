@@ -60,9 +60,13 @@ def check_record(schema: str, record: dict[str, Any]) -> None:
 
 
 class AvroEncoder:
-    """Confluent wire format: magic byte 0, 4-byte schema id, schemaless Avro body (fastavro)."""
+    """Confluent wire format: magic byte 0, 4-byte schema id, schemaless Avro body (fastavro).
 
-    def __init__(self, registry: SchemaRegistryClient, auto_register: bool = False, validate: bool = True,
+    fastavro's writer refuses values that do not fit the schema (wrong types, no union branch), which is
+    the validation; ``validate=True`` adds fastavro's full validator first (slower, more precise errors).
+    """
+
+    def __init__(self, registry: SchemaRegistryClient, auto_register: bool = False, validate: bool = False,
                  retry_interval_s: float = 5.0):
         self.registry = registry
         self.retry_interval_s = retry_interval_s  # after a failed lookup, fail fast for this long

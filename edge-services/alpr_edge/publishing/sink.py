@@ -11,6 +11,7 @@ import socket
 import threading
 import time
 import uuid
+from collections import Counter
 from collections.abc import Sequence
 from datetime import datetime, timezone
 from typing import TYPE_CHECKING, Any
@@ -68,12 +69,12 @@ class DeliverySink:
     def publish_many(self, reads: Sequence[PlateRead]) -> list[ProcessResult]:
         """Process ``reads`` and store the accepted ones in one outbox transaction."""
         results, envelopes, records = [], [], []
+        reads_by_camera: Counter[str] = Counter()
+        outcomes: Counter[tuple[str, str]] = Counter()
         for read in reads:
             result = self.processor.process(read)
-            self.metrics.reads.labels(getattr(read, "camera_id", "?")).inc()
-            self.metrics.events.labels(
-                result.outcome, result.reason if result.outcome == REJECTED else ""
-            ).inc()
+            reads_by_camera[getattr(read, "camera_id", "?")] += 1
+            outcomes[(result.outcome, result.reason if result.outcome == REJECTED else "")] += 1
             results.append(result)
             if result.outcome != ACCEPTED or result.record is None:
                 continue
@@ -86,6 +87,10 @@ class DeliverySink:
                 )
             )
             records.append(record)
+        for camera, n in reads_by_camera.items():
+            self.metrics.reads.labels(camera).inc(n)
+        for (outcome, reason), n in outcomes.items():
+            self.metrics.events.labels(outcome, reason).inc(n)
         if envelopes:
             self.delivery.submit(envelopes)
             if self.csv_log is not None:
