@@ -89,13 +89,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=1, help="repeat and report the median fps")
     parser.add_argument("--no-ocr", action="store_true")
     parser.add_argument("--threads", type=int,
-                        help="ONNX Runtime intra-op threads per model (detector.intra_op_threads)")
+                        help="ONNX Runtime intra-op threads per model (pipeline.model_threads, default 1)")
     add_config_args(parser)
     args = parser.parse_args(argv)
     cfg = load_or_exit(EdgeConfig, args)
     cfg.sources.as_fast_as_possible = True
     if args.threads is not None:
-        cfg.detector.intra_op_threads = args.threads
+        cfg.pipeline.model_threads = args.threads
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
     if not Path(args.video).is_file():
         print(f"no such video: {args.video}", file=sys.stderr)

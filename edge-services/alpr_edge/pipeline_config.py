@@ -40,6 +40,9 @@ class SourceSettings(StrictModel):
 class PipelineSettings(StrictModel):
     """Per-frame detection and per-track plate reading."""
 
+    model_threads: int | None = Field(
+        1, ge=1, le=256, description="ONNX Runtime intra-op threads per model in the video pipeline (camera"
+        " and reading threads already run in parallel; 1 is fastest on 2 cores); none: detector's setting.")
     vehicle_labels: list[str] = Field(
         list(COCO_VEHICLE_CLASSES), min_length=1, description="Detector labels kept as vehicles.")
     vehicle_min_score: float = Field(
@@ -76,7 +79,7 @@ class PipelineSettings(StrictModel):
         0.5, ge=0, le=1, description="Finished reads below this confidence are dropped.")
     min_plate_chars: int = Field(4, ge=1, le=20, description="Finished reads shorter than this are dropped.")
     read_queue_size: int = Field(
-        4, ge=1, le=1000, description="Pending reading tasks (plate detection + OCR); when full, new ones drop.")
+        4, ge=1, le=1000, description="Queued reading tasks (plate detection, OCR); full: new ones drop.")
     sharpness_ref: float = Field(
         200.0, gt=0, le=1e6, description="Laplacian variance counted as fully sharp in the shot quality.")
     plate_width_ref_px: int = Field(
