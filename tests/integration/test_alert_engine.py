@@ -98,6 +98,11 @@ def _rules(tag: str, rx: dict[str, str]) -> dict[str, Any]:
                 "actions": [{"channel": "webhook", "url": rx["failing"]}],
             },
             {
+                "name": f"flaky-{tag}",
+                "conditions": {"plates": ["FLK100"]},
+                "actions": [{"channel": "webhook", "url": rx["flaky"]}],
+            },
+            {
                 "name": f"db-{tag}",
                 "conditions": {"watchlists": [f"wanted-{tag}"]},
                 "actions": [{"channel": "webhook"}],
@@ -219,9 +224,12 @@ def stack(kafka_bootstrap: str, pg_dsn: str, tmp_path_factory: pytest.TempPathFa
     schema_registry_url = _registry_url()
     tag = uuid.uuid4().hex[:10]
     wanted_id = _watchlist_rows(pg_dsn, tag)
-    names = ("webhook", "slack", "twilio", "failing")
+    statuses = {"failing": [500], "flaky": [503, 503, 200]}
     with contextlib.ExitStack() as es:
-        rx = {n: es.enter_context(HttpReceiver(statuses=[500] if n == "failing" else [200])) for n in names}
+        rx = {
+            n: es.enter_context(HttpReceiver(statuses=statuses.get(n, [200])))
+            for n in ("webhook", "slack", "twilio", "failing", "flaky")
+        }
         box, smtp_port, cert = es.enter_context(_smtp(tmp_path_factory.mktemp("smtp")))
         cfg = _config(
             tag,
@@ -368,6 +376,17 @@ def test_always_failing_receiver_ends_in_the_dlq(stack: Stack) -> None:
     assert "HTTP 500" in mine[0]["dlq.error.message"]
     outcome = stack.alerts(event_id)[0][3]["webhook"]
     assert (outcome["status"], outcome["attempts"]) == ("failed", 4)
+
+
+def test_receiver_failing_twice_then_succeeding_gets_exactly_one_delivery(stack: Stack) -> None:
+    event_id = stack.send("FLK100")
+    flaky = stack.receivers["flaky"]
+    assert flaky.wait_for(1, 30)
+    assert _wait(lambda: stack.alerts(event_id)[0][3]["webhook"].get("status") == "sent")
+    time.sleep(0.5)  # nothing more may arrive
+    assert [r.status for r in flaky.requests] == [503, 503, 200] and len(flaky.accepted) == 1
+    assert flaky.accepted[0].json()["event_id"] == event_id
+    assert stack.alerts(event_id)[0][3]["webhook"]["attempts"] == 3
 
 
 def test_database_watchlist_entries_match_until_they_expire(stack: Stack) -> None:
