@@ -82,7 +82,8 @@ class Deduplicator:
         while cam.seen and (cam.seen[0].at_s < at_s - self.window_s or len(cam.seen) >= self.max_entries):
             self._forget(cam, cam.seen.popleft())
         canonical = text.translate(self._table)
-        for entry in self._candidates(cam, canonical):
+        keys = deletion_keys(canonical)
+        for entry in self._candidates(cam, canonical, keys):
             if entry.track_id == track_id and entry.preview and not preview:
                 continue
             similarity = Levenshtein.normalized_similarity(canonical, entry.canonical)
@@ -90,15 +91,15 @@ class Deduplicator:
                 return DedupHit(entry.event_id, similarity, at_s - entry.at_s)
         entry = _Seen(at_s, canonical, track_id, preview, event_id)
         cam.seen.append(entry)
-        for key in deletion_keys(canonical):
+        for key in keys:
             cam.index.setdefault(key, []).append(entry)
         return None
 
-    def _candidates(self, cam: _Camera, canonical: str) -> list[_Seen]:
+    def _candidates(self, cam: _Camera, canonical: str, keys: set[str]) -> list[_Seen]:
         n = len(canonical)
         if self.threshold > 0 and (1 - self.threshold) * (n + 1) / self.threshold < 2:
             found: dict[int, _Seen] = {}
-            for key in deletion_keys(canonical):
+            for key in keys:
                 for entry in cam.index.get(key, ()):
                     found[id(entry)] = entry
             return sorted(found.values(), key=lambda e: -e.at_s)

@@ -13,6 +13,7 @@ import json
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
@@ -241,8 +242,8 @@ class DeliveryService:
         for i in range(0, len(acked), step):
             chunk = acked[i : i + step]
             self.outbox.delete(row_id for row_id, _ in chunk)
-            for _, topic in chunk:
-                self.metrics.published.labels(topic).inc()
+        for topic, n in Counter(topic for _, topic in acked).items():
+            self.metrics.published.labels(topic).inc(n)
         with self._lock:
             self._in_flight.difference_update(row_id for row_id, _ in acked)
             self.acked_total += len(acked)
