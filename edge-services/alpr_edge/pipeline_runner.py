@@ -172,8 +172,9 @@ class EdgeRunner:
         for r in runs:
             s = r.camera.stats.snapshot()
             logger.info("camera=%s state=%s fps_in=%.1f frames=%d processed=%d dropped=%d reconnects=%d"
-                        " reads=%d reading_tasks_dropped=%d", r.settings.id, s.state.value, s.fps_in, s.frames_read,
-                        r.processed, s.frames_dropped, s.reconnects, r.reads, worker.dropped if worker else 0)
+                        " reads=%d reading_tasks_dropped=%d", r.settings.id, s.state.value, s.fps_in,
+                        s.frames_read, r.processed, s.frames_dropped, s.reconnects, r.reads,
+                        worker.dropped if worker else 0)
 
     def _summary(self, runs: list[_CameraRun], worker: ReadWorker | None, elapsed_s: float) -> RunSummary:
         cams = []
