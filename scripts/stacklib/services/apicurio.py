@@ -51,7 +51,7 @@ RUNNER_JAR = f"apicurio-registry-app-{APICURIO_VERSION}-runner.jar"
 class Apicurio(SingleInstance, Service):
     name: str = "schema-registry"
     port: int = 8081
-    memory_mb: int = 400
+    memory_mb: int = 220
     start_timeout_s: float = 180.0
 
     @property

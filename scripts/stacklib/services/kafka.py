@@ -84,7 +84,7 @@ def new_cluster_id() -> str:
 class Kafka(SingleInstance, Service):
     name: str = "kafka"
     port: int = 9092
-    memory_mb: int = 600
+    memory_mb: int = 360
     start_timeout_s: float = 180.0
 
     @property

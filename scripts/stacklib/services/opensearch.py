@@ -48,7 +48,7 @@ JAVA_SRC = Path(__file__).resolve().parents[1] / "java" / "StackOpenSearch.java"
 class OpenSearch(SingleInstance, Service):
     name: str = "opensearch"
     port: int = 9200
-    memory_mb: int = 800
+    memory_mb: int = 370
     start_timeout_s: float = 240.0
 
     @property
