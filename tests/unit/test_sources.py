@@ -157,7 +157,7 @@ class FlakyLiveSource:
         self.opens += 1
         if self.opens <= 2:
             raise SourceError("connection refused")
-        self.left = 3 if self.opens == 3 else 10_000
+        self.left = 3 if self.opens == 3 else 10**12  # then a frozen stream that never ends
 
     def read(self) -> np.ndarray | None:
         if self.left <= 0:
