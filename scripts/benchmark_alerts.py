@@ -346,18 +346,22 @@ def bench_e2e(
             engine.wait(30)
             _topics(cfg, create=False)
             _drop_alerts(cfg, tag)
+    return _report(rx, sent, n_events, rate, cfg.kafka.use_avro)
+
+
+def _report(rx: HttpReceiver, sent: dict[str, float], n_events: int, rate: float, avro: bool) -> float:
+    """Print the latency distribution of the webhooks for the produced events; return the p95 in ms."""
     got = [(r.at, r.json()) for r in rx.accepted]
-    lat = [(at - sent[b["event_id"]]) * 1000 for at, b in got if b["event_id"] in sent]
-    if not lat:
+    got = [(at, b) for at, b in got if b["event_id"] in sent]
+    if not got:
         return math.nan
+    lat = [(at - sent[b["event_id"]]) * 1000 for at, b in got]
     to_alert = [
-        (datetime.fromisoformat(b["created_at"]).timestamp() - sent[b["event_id"]]) * 1000
-        for _, b in got
-        if b["event_id"] in sent
+        (datetime.fromisoformat(b["created_at"]).timestamp() - sent[b["event_id"]]) * 1000 for _, b in got
     ]
     p95 = _percentile(lat, 0.95)
     print(
-        f"end to end: {len(lat)} webhooks for {n_events} events at {rate:.0f}/s (avro={cfg.kafka.use_avro}); "
+        f"end to end: {len(lat)} webhooks for {n_events} events at {rate:.0f}/s (avro={avro}); "
         f"latency ms p50={statistics.median(lat):.1f} p95={p95:.1f} max={max(lat):.1f}; "
         f"produce->alert created p50={statistics.median(to_alert):.1f} p95={_percentile(to_alert, 0.95):.1f}",
         file=sys.stderr,

@@ -219,6 +219,14 @@ def _serde(name: str, cfg: AlertEngineConfig, register: bool = False) -> RecordS
     return RecordSerde(name, client, use_avro=cfg.kafka.use_avro, auto_register=register)
 
 
+def _cleanup(cfg: AlertEngineConfig, pg_dsn: str, tag: str) -> None:
+    _topics(cfg.kafka.bootstrap_servers, cfg, create=False)
+    _drop_subjects(cfg)
+    with psycopg.connect(pg_dsn) as conn:
+        conn.execute("DELETE FROM alerts WHERE rule_name LIKE %s", (f"%-{tag}",))
+        conn.execute("DELETE FROM watchlists WHERE list_name = %s", (f"wanted-{tag}",))
+
+
 @pytest.fixture(scope="module")
 def stack(kafka_bootstrap: str, pg_dsn: str, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Stack]:
     schema_registry_url = _registry_url()
@@ -231,15 +239,8 @@ def stack(kafka_bootstrap: str, pg_dsn: str, tmp_path_factory: pytest.TempPathFa
             for n in ("webhook", "slack", "twilio", "failing", "flaky")
         }
         box, smtp_port, cert = es.enter_context(_smtp(tmp_path_factory.mktemp("smtp")))
-        cfg = _config(
-            tag,
-            {n: r.url for n, r in rx.items()},
-            smtp_port,
-            cert,
-            kafka_bootstrap,
-            schema_registry_url,
-            pg_dsn,
-        )
+        urls = {n: r.url for n, r in rx.items()}
+        cfg = _config(tag, urls, smtp_port, cert, kafka_bootstrap, schema_registry_url, pg_dsn)
         _topics(kafka_bootstrap, cfg, create=True)
         metrics = ConsumerMetrics("alerts")
         engine = build_engine(cfg, None, registry=metrics.registry)
@@ -248,25 +249,12 @@ def stack(kafka_bootstrap: str, pg_dsn: str, tmp_path_factory: pytest.TempPathFa
         thread.start()
         serde = _serde("plate_event", cfg, register=True)
         try:
-            yield Stack(
-                cfg,
-                Producer({"bootstrap.servers": kafka_bootstrap}),
-                serde,
-                metrics.registry,
-                rx,
-                box,
-                pg_dsn,
-                tag,
-                wanted_id,
-            )
+            producer = Producer({"bootstrap.servers": kafka_bootstrap})
+            yield Stack(cfg, producer, serde, metrics.registry, rx, box, pg_dsn, tag, wanted_id)
         finally:
             runner.stop()
             thread.join(30)
-            _topics(kafka_bootstrap, cfg, create=False)
-            _drop_subjects(cfg)
-            with psycopg.connect(pg_dsn) as conn:
-                conn.execute("DELETE FROM alerts WHERE rule_name LIKE %s", (f"%-{tag}",))
-                conn.execute("DELETE FROM watchlists WHERE list_name = %s", (f"wanted-{tag}",))
+            _cleanup(cfg, pg_dsn, tag)
 
 
 def _drop_subjects(cfg: AlertEngineConfig) -> None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -60,29 +60,27 @@ def seed_cooldowns(cooldowns: Cooldowns, store: AlertStore, cfg: AlertEngineConf
             cooldowns.seed((rule, key), float(age_s), cooldown[rule])
 
 
-def build_engine(
+def _dispatcher(
     cfg: AlertEngineConfig,
-    rules_file: Path | None,
-    *,
-    use_db: bool = True,
-    registry: CollectorRegistry = REGISTRY,
-    channels: dict[str, Channel] | None = None,
-    dead_letters: DeadLetterSink | None = None,
-    images: ImageFetcher | None = None,
-) -> AlertEngine:
-    a = cfg.alerting
-    metrics = AlertMetrics(registry)
-    costs = ConfusableCosts(a.fuzzy)
-    store = AlertStore(cfg.database.conninfo()) if use_db else None
-    db_lists = DbWatchlists(cfg.database.conninfo()) if use_db and a.db_watchlists else None
-    provider = RuleProvider(
-        a, costs, RulesFile(rules_file), db_lists, a.reload_interval_s, a.watchlist_refresh_s, metrics
-    )
-    topics = cfg.kafka.topics
-    dead = dead_letters or KafkaDeadLetters(
-        cfg.kafka.client_config(), topics.dlq.name, cfg.alert_engine.group_id, topics.plates.name
-    )
+    metrics: AlertMetrics,
+    store: AlertStore | None,
+    channels: dict[str, Channel] | None,
+    dead_letters: DeadLetterSink | None,
+    images: ImageFetcher | None,
+) -> tuple[Dispatcher, list[Callable[[], None]]]:
+    """The dispatcher with its channels, dead-letter sink and outcome writer, and their close steps."""
+    a, topics = cfg.alerting, cfg.kafka.topics
+    closers: list[Callable[[], None]] = []
+    dead = dead_letters
+    if dead is None:
+        kafka_dead = KafkaDeadLetters(
+            cfg.kafka.client_config(), topics.dlq.name, cfg.alert_engine.group_id, topics.plates.name
+        )
+        dead = kafka_dead
+        closers.append(kafka_dead.close)
     outcomes = OutcomeWriter(store) if store is not None else None
+    if outcomes is not None:
+        closers.insert(0, outcomes.close)
     if images is None and a.channels.email.attach_crop:
         images = MinioImageFetcher(cfg.object_store)
     dispatcher = Dispatcher(
@@ -93,30 +91,47 @@ def build_engine(
         ChannelLimiter({str(k): v for k, v in a.channels.rate_limits.items()}),
         on_outcome=(lambda al, o: outcomes(al, o.channel, o.to_json())) if outcomes else None,
     )
-    serde = RecordSerde(
-        "alert_event",
-        registry_client(cfg.kafka.schema_registry_url) if cfg.kafka.use_avro else None,
-        use_avro=cfg.kafka.use_avro,
-        auto_register=True,
+    return dispatcher, [dispatcher.close, *closers]
+
+
+def _publisher(cfg: AlertEngineConfig) -> AlertPublisher:
+    client = registry_client(cfg.kafka.schema_registry_url) if cfg.kafka.use_avro else None
+    serde = RecordSerde("alert_event", client, use_avro=cfg.kafka.use_avro, auto_register=True)
+    return AlertPublisher(cfg.kafka.client_config(), cfg.kafka.topics.alerts.name, serde)
+
+
+def build_engine(
+    cfg: AlertEngineConfig,
+    rules_file: Path | None,
+    *,
+    use_db: bool = True,
+    registry: CollectorRegistry = REGISTRY,
+    channels: dict[str, Channel] | None = None,
+    dead_letters: DeadLetterSink | None = None,
+    images: ImageFetcher | None = None,
+) -> AlertEngine:
+    """Everything the service runs, from the config; keyword arguments replace parts (tests, benchmark)."""
+    a = cfg.alerting
+    metrics = AlertMetrics(registry)
+    costs = ConfusableCosts(a.fuzzy)
+    store = AlertStore(cfg.database.conninfo()) if use_db else None
+    db_lists = DbWatchlists(cfg.database.conninfo()) if use_db and a.db_watchlists else None
+    provider = RuleProvider(
+        a, costs, RulesFile(rules_file), db_lists, a.reload_interval_s, a.watchlist_refresh_s, metrics
     )
-    publisher = AlertPublisher(cfg.kafka.client_config(), topics.alerts.name, serde)
+    dispatcher, closers = _dispatcher(cfg, metrics, store, channels, dead_letters, images)
+    publisher = _publisher(cfg)
     cooldowns = Cooldowns()
     if store is not None:
         try:
             seed_cooldowns(cooldowns, store, cfg)
         except Exception as exc:
             logger.warning("cooldowns not restored from the alerts table: %s", exc)
+        closers.append(store.close)
     processor = AlertProcessor(
         provider, dispatcher, metrics, store, publisher.publish, cooldowns, a.alert_on_preview
     )
-    closers = [dispatcher.close, publisher.close]
-    if outcomes is not None:
-        closers.append(outcomes.close)
-    if store is not None:
-        closers.append(store.close)
-    if isinstance(dead, KafkaDeadLetters):
-        closers.append(dead.close)
-    return AlertEngine(processor, dispatcher, AlertSink(processor, closers), metrics)
+    return AlertEngine(processor, dispatcher, AlertSink(processor, [*closers, publisher.close]), metrics)
 
 
 def make_runner(
