@@ -290,6 +290,7 @@ class SingleInstance:
 
     ``start`` does nothing while the server's own process is alive (pid file) or another ``up`` started
     it (lock held), so ``up`` then just waits for health; wrap ``command()``'s argv in ``self.locked()``.
+    Otherwise it refuses to start when one of ``ports()`` is held by a foreign process.
     ``stop`` waits ``STOP_TIMEOUT_S`` (JVMs write their AppCDS archive on a clean exit).
     """
 
@@ -302,9 +303,13 @@ class SingleInstance:
     def locked(self, argv: list[str]) -> list[str]:
         return locked_command(self.lock_file, argv)
 
+    def ports(self) -> list[int]:
+        return [self.port]  # type: ignore[attr-defined]
+
     def start(self) -> None:
         if self.pid() is not None or lock_held(self.lock_file):  # type: ignore[attr-defined]
             return
+        ensure_ports_free(self, self.ports())  # type: ignore[arg-type]
         super().start()  # type: ignore[misc]
 
     def stop(self, timeout_s: float | None = None) -> bool:

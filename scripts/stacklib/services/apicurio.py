@@ -36,9 +36,7 @@ from ..base import (
     SingleInstance,
     StackError,
     cds_flags,
-    ensure_ports_free,
     http_ok,
-    lock_held,
     maven_fetch,
     stamp_ok,
 )
@@ -79,10 +77,6 @@ class Apicurio(SingleInstance, Service):
         if not (self.dist / RUNNER_JAR).is_file():
             raise StackError(f"schema-registry: {RUNNER_JAR} missing from the unpacked zip in {self.dist}")
         marker.write_text(stamp + "\n")
-
-    def prepare(self) -> None:
-        if not lock_held(self.lock_file):
-            ensure_ports_free(self, [self.port])
 
     def command(self) -> list[str]:
         heap = os.environ.get("APICURIO_HEAP_OPTS", "-Xms64m -Xmx384m").split()

@@ -34,8 +34,6 @@ from ..base import (
     SingleInstance,
     StackError,
     cds_flags,
-    ensure_ports_free,
-    lock_held,
     maven_copy_dependencies,
     run,
     stamp_ok,
@@ -116,9 +114,10 @@ class Kafka(SingleInstance, Service):
                              f"into {self.dist / 'libs'}")
         marker.write_text(stamp + "\n")
 
+    def ports(self) -> list[int]:
+        return [self.port, CONTROLLER_PORT]
+
     def prepare(self) -> None:
-        if not lock_held(self.lock_file):
-            ensure_ports_free(self, [self.port, CONTROLLER_PORT])
         self.home.mkdir(parents=True, exist_ok=True)
         self._write_config()
         id_file = self.home / "cluster.id"

@@ -32,8 +32,6 @@ from ..base import (
     SingleInstance,
     StackError,
     cds_flags,
-    ensure_ports_free,
-    lock_held,
     maven_copy_dependencies,
     run,
     stamp_ok,
@@ -86,9 +84,8 @@ class OpenSearch(SingleInstance, Service):
         shutil.rmtree(classes, ignore_errors=True)
         marker.write_text(stamp + "\n")
 
-    def prepare(self) -> None:
-        if not lock_held(self.lock_file):
-            ensure_ports_free(self, [self.port, TRANSPORT_PORT])
+    def ports(self) -> list[int]:
+        return [self.port, TRANSPORT_PORT]
 
     def command(self) -> list[str]:
         heap = os.environ.get("OPENSEARCH_JAVA_OPTS", "-Xms512m -Xmx512m").split()
