@@ -42,6 +42,22 @@ GROUP BY 1, 2, 3, 4
 """
 
 
+def _row(a: Alert) -> tuple[Any, ...]:
+    pending = {c: {"status": "pending"} for c in a.channels}
+    return (
+        a.event_id,
+        a.rule_name,
+        a.severity,
+        a.plate,
+        a.camera_id,
+        a.captured_at,
+        a.explanation.entry_id,
+        json.dumps(a.explanation.to_json()),
+        json.dumps(pending),
+        a.created_at,
+    )
+
+
 class AlertStore:
     """Writes alerts with a psycopg connection pool."""
 
@@ -58,26 +74,14 @@ class AlertStore:
         ``before_commit(new)`` runs inside the transaction (publishing to alpr.alerts): if it fails the
         rows roll back, so a retried batch stores and publishes them again instead of skipping them.
         """
-        new = []
+        rows = [_row(a) for a in alerts]
+        new: list[Alert] = []
         with self._pool.connection() as conn, conn.transaction(), conn.cursor() as cur:
+            cur.executemany(INSERT_SQL, rows, returning=True)  # one pipelined round trip
             for a in alerts:
-                cur.execute(
-                    INSERT_SQL,
-                    (
-                        a.event_id,
-                        a.rule_name,
-                        a.severity,
-                        a.plate,
-                        a.camera_id,
-                        a.captured_at,
-                        a.explanation.entry_id,
-                        json.dumps(a.explanation.to_json()),
-                        json.dumps({c: {"status": "pending"} for c in a.channels}),
-                        a.created_at,
-                    ),
-                )
                 if cur.fetchone() is not None:
                     new.append(a)
+                cur.nextset()
             if new:
                 before_commit(new)
         return new
