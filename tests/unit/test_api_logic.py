@@ -176,3 +176,25 @@ def test_api_config_defaults() -> None:
     api = CoreConfig().api
     assert api.port == 8000 and api.page_size_default == 100 and api.page_size_max == 1000
     assert "*" not in api.cors_origins and api.retention.days in (30, 90)
+
+
+def test_fast_lane_only_takes_plain_requests() -> None:
+    from alpr_core.api.fastlane import Skip, _headers, _int, _params
+
+    assert _params(b"limit=5&offset=2", {"limit", "offset"}) == {"limit": "5", "offset": "2"}
+    for query in (b"limit=5&limit=6", b"other=1", b"limit=5&fuzzy=true"):
+        with pytest.raises(Skip):
+            _params(query, {"limit", "offset"})
+    assert _int(None, 1, 10) is None and _int("10", 1, 10) == 10
+    for bad in ("0", "11", "-1", "1e3", " 5", ""):
+        with pytest.raises(Skip):
+            _int(bad, 1, 10)
+    assert _headers({"headers": [(b"x-api-key", b"k"), (b"x-reason", b" case 1 ")]}) == ("k", "case 1")
+    for headers in (
+        [],
+        [(b"x-api-key", b"k"), (b"x-api-key", b"k")],
+        [(b"x-api-key", b"k"), (b"x-reason", b"a\x01")],
+        [(b"x-api-key", b"k" * 201)],
+    ):
+        with pytest.raises(Skip):
+            _headers({"headers": headers})

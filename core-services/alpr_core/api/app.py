@@ -20,6 +20,7 @@ from .auth import KeyStore
 from .context import ApiContext
 from .db import make_pool
 from .errors import install_error_handlers
+from .fastlane import FastLane
 from .routes_events import router as events_router
 from .routes_search import router as search_router
 from .routes_system import router as system_router
@@ -126,6 +127,7 @@ def create_app(cfg: CoreConfig | None = None) -> FastAPI:
         "X-API-Key; /health and /metrics are open. See docs/api.md.",
     )
     install_error_handlers(app)
+    app.add_middleware(FastLane)  # innermost: CORS and metrics wrap it
     if cfg.api.cors_origins:
         app.add_middleware(
             CORSMiddleware,

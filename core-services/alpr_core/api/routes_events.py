@@ -14,7 +14,7 @@ from fastapi.responses import RedirectResponse
 from minio.error import S3Error
 
 from . import event_sql as q
-from .context import Audited, Ctx, page, time_window
+from .context import ApiContext, Audited, Ctx, page, time_window
 from .db import fetch_row
 from .errors import ERROR_RESPONSES, ApiError
 from .fuzzy import ocr_key, rank
@@ -39,28 +39,32 @@ Camera = Annotated[str, Path(pattern=CAMERA_PATTERN, description="Camera id.")]
 Plate = Annotated[str, Path(pattern=PLATE_PATTERN, description="Plate text; normalised before matching.")]
 
 
+def page_body(count: int, items: str, limit: int, offset: int, extra: str = "") -> bytes:
+    """An EventPage from the JSON array PostgreSQL built."""
+    return f'{{"items":{items},"count":{count},"limit":{limit},"offset":{offset}{extra}}}'.encode()
+
+
 def _json_page(count: int, items: str, limit: int, offset: int, extra: str = "") -> Response:
-    body = f'{{"items":{items},"count":{count},"limit":{limit},"offset":{offset}{extra}}}'
-    return Response(body.encode(), media_type="application/json")
+    return Response(page_body(count, items, limit, offset, extra), media_type="application/json")
 
 
-async def _page(ctx: Ctx, sql: str, params: Any) -> tuple[int, str]:
+async def fetch_page(ctx: ApiContext, sql: str, params: Any) -> tuple[int, str]:
     row = await fetch_row(ctx.pool, sql, params)
     assert row is not None
     return int(row[0]), row[1]
 
 
 @router.get("/events/recent", response_model=EventPage, summary="Latest stored events (by insertion time)")
-async def recent(ctx: Ctx, audit: Audited, limit: Limit = None) -> Response:
+async def recent(audit: Audited, limit: Limit = None) -> Response:
+    ctx = audit.ctx
     lim, _ = page(ctx, limit, 0)
-    count, items = await _page(ctx, q.RECENT, (lim, 0))
+    count, items = await fetch_page(ctx, q.RECENT, (lim, 0))
     await audit.log({"limit": lim}, count)
     return _json_page(count, items, lim, 0)
 
 
 @router.get("/events/plate/{plate_text}", response_model=EventPage, summary="Sightings of one plate")
 async def by_plate(
-    ctx: Ctx,
     audit: Audited,
     plate_text: Plate,
     limit: Limit = None,
@@ -69,20 +73,21 @@ async def by_plate(
         bool, Query(description="Also match similar plates (OCR confusions, edit distance <= 2).")
     ] = False,
 ) -> Response:
+    ctx = audit.ctx
     lim, off = page(ctx, limit, offset)
     plate = normalize_plate(plate_text)
     if not plate:
         raise ApiError(422, "plate_text has no letters or digits", code="invalid_plate")
     params = {"plate": plate, "limit": lim, "offset": off, "fuzzy": fuzzy}
     if not fuzzy:
-        count, items = await _page(ctx, q.BY_PLATE, (plate, lim, off))
+        count, items = await fetch_page(ctx, q.BY_PLATE, (plate, lim, off))
         await audit.log(params, count)
         return _json_page(count, items, lim, off)
     async with ctx.pool.connection() as conn, conn.cursor() as cur:
         await cur.execute(q.FUZZY_CANDIDATES, (plate, ocr_key(plate)))
         candidates = [r[0] for r in await cur.fetchall()]
     matched = rank(plate, [*candidates, plate])
-    count, items = await _page(ctx, q.BY_PLATES, (matched, lim, off))
+    count, items = await fetch_page(ctx, q.BY_PLATES, (matched, lim, off))
     await audit.log(params, count)
     quoted = ",".join(f'"{m}"' for m in matched)  # normalised plates: [A-Z0-9] only
     return _json_page(count, items, lim, off, f',"matched_plates":[{quoted}]')
@@ -92,7 +97,6 @@ async def by_plate(
     "/events/camera/{camera_id}", response_model=EventPage, summary="Events of one camera in a window"
 )
 async def by_camera(
-    ctx: Ctx,
     audit: Audited,
     camera_id: Camera,
     start_time: Start = None,
@@ -100,9 +104,10 @@ async def by_camera(
     limit: Limit = None,
     offset: Offset = 0,
 ) -> Response:
+    ctx = audit.ctx
     lim, off = page(ctx, limit, offset)
     start, end = time_window(ctx, start_time, end_time)
-    count, items = await _page(ctx, q.BY_CAMERA, (camera_id, start, end, lim, off))
+    count, items = await fetch_page(ctx, q.BY_CAMERA, (camera_id, start, end, lim, off))
     await audit.log(
         {"camera_id": camera_id, "start_time": start, "end_time": end, "limit": lim, "offset": off}, count
     )
@@ -111,7 +116,6 @@ async def by_camera(
 
 @router.get("/events/search", response_model=EventPage, summary="Filter events (PostgreSQL)")
 async def search(
-    ctx: Ctx,
     audit: Audited,
     plate: Annotated[str | None, Query(pattern=PLATE_PATTERN, description="Plate.")] = None,
     camera: Annotated[str | None, Query(pattern=CAMERA_PATTERN, description="Camera id.")] = None,
@@ -122,6 +126,7 @@ async def search(
     limit: Limit = None,
     offset: Offset = 0,
 ) -> Response:
+    ctx = audit.ctx
     lim, off = page(ctx, limit, offset)
     start, end = time_window(ctx, start_time, end_time)
     values: dict[str, Any] = {
@@ -132,13 +137,14 @@ async def search(
     }
     present = [name for name, value in values.items() if value is not None]
     values.update(start=start, end=end, limit=lim, offset=off)
-    count, items = await _page(ctx, q.search_sql(present), values)
+    count, items = await fetch_page(ctx, q.search_sql(present), values)
     await audit.log(values, count)
     return _json_page(count, items, lim, off)
 
 
 @router.get("/events/{event_id}", response_model=EventOut, summary="One event")
-async def by_id(ctx: Ctx, audit: Audited, event_id: UUID) -> Response:
+async def by_id(audit: Audited, event_id: UUID) -> Response:
+    ctx = audit.ctx
     row = await fetch_row(ctx.pool, q.BY_ID, (event_id,))
     await audit.log({"event_id": str(event_id)}, 1 if row else 0)
     if row is None:
@@ -173,12 +179,12 @@ async def _require_object(ctx: Ctx, bucket: str, key: str) -> None:
     summary="Presigned URL of an event's crop (redirect by default)",
 )
 async def image(
-    ctx: Ctx,
     audit: Audited,
     event_id: UUID,
     kind: Annotated[Literal["plate", "vehicle", "frame"], Query(description="Which crop.")] = "plate",
     redirect: Annotated[bool, Query(description="307 to the URL instead of JSON.")] = True,
 ) -> Any:
+    ctx = audit.ctx
     row = await fetch_row(ctx.pool, q.IMAGE_KEYS, (event_id,))
     if row is None:
         await audit.log({"event_id": str(event_id), "kind": kind}, 0)

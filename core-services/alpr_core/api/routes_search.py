@@ -10,7 +10,7 @@ from fastapi import APIRouter, Query
 from pydantic import BaseModel, ConfigDict, Field
 
 from . import search_dsl as dsl
-from .context import ApiContext, Audited, Ctx, page, time_window
+from .context import ApiContext, Audited, page, time_window
 from .errors import ERROR_RESPONSES, ApiError
 
 logger = logging.getLogger(__name__)
@@ -116,7 +116,6 @@ def _buckets(agg: dict[str, Any], key: str = "key") -> list[Bucket]:
     "/fulltext", response_model=HitPage, summary="Free-text search over plates, cameras, sites, vehicles"
 )
 async def search_fulltext(
-    ctx: Ctx,
     audit: Audited,
     q: Annotated[
         str,
@@ -130,6 +129,7 @@ async def search_fulltext(
     limit: Annotated[int | None, Query(ge=1, le=1000, description="Hits per page.")] = None,
     offset: Annotated[int, Query(ge=0, le=9000, description="Hits to skip.")] = 0,
 ) -> HitPage:
+    ctx = audit.ctx
     lim, off = page(ctx, limit, offset)
     start, end = time_window(ctx, start_time, end_time)
     resp = await _search(ctx, dsl.fulltext(q, fuzzy, start, end, lim, off))
@@ -143,12 +143,12 @@ async def search_fulltext(
 
 @router.get("/facets", response_model=Facets, summary="Counts by camera, site, region, vehicle type, hour")
 async def search_facets(
-    ctx: Ctx,
     audit: Audited,
     start_time: Start = None,
     end_time: End = None,
     size: Annotated[int, Query(ge=1, le=1000, description="Buckets per facet.")] = 20,
 ) -> Facets:
+    ctx = audit.ctx
     start, end = time_window(ctx, start_time, end_time)
     resp = await _search(ctx, dsl.facets(start, end, size))
     aggs = resp.get("aggregations", {})
@@ -166,13 +166,13 @@ async def search_facets(
 
 @router.get("/analytics", response_model=Analytics, summary="Time histogram, top plates, per-camera counts")
 async def search_analytics(
-    ctx: Ctx,
     audit: Audited,
     start_time: Start = None,
     end_time: End = None,
     interval: Annotated[Literal["15m", "1h", "6h", "1d"], Query(description="Histogram bucket.")] = "1h",
     top: Annotated[int, Query(ge=1, le=100, description="Top plates.")] = 10,
 ) -> Analytics:
+    ctx = audit.ctx
     start, end = time_window(ctx, start_time, end_time)
     resp = await _search(ctx, dsl.analytics(start, end, interval, top))
     aggs = resp.get("aggregations", {})
@@ -188,7 +188,8 @@ async def search_analytics(
 
 
 @router.post("/query", response_model=HitPage, summary="Restricted structured query (validated, no raw DSL)")
-async def search_query(ctx: Ctx, audit: Audited, body: dsl.SearchQuery) -> HitPage:
+async def search_query(audit: Audited, body: dsl.SearchQuery) -> HitPage:
+    ctx = audit.ctx
     page(ctx, body.limit, 0)
     start, end = time_window(ctx, body.start_time, body.end_time)
     resp = await _search(ctx, dsl.structured(body, start, end))

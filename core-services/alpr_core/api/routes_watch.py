@@ -145,7 +145,6 @@ async def delete_watchlist(ctx: Ctx, principal: Admin, entry_id: EntryId) -> Res
 
 @router.get("/alerts", response_model=AlertPage, tags=["alerts"], summary="Alert history, newest first")
 async def list_alerts(
-    ctx: Ctx,
     audit: Audited,
     plate: Annotated[str | None, Query(pattern=PLATE_PATTERN, description="Plate.")] = None,
     camera_id: Annotated[str | None, Query(pattern=CAMERA_PATTERN, description="Camera.")] = None,
@@ -153,6 +152,7 @@ async def list_alerts(
     limit: Limit = None,
     offset: Offset = 0,
 ) -> AlertPage:
+    ctx = audit.ctx
     lim, off = page(ctx, limit, offset)
     values: dict[str, Any] = {
         "plate": normalize_plate(plate) if plate else None,
