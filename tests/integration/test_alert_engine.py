@@ -23,6 +23,7 @@ from prometheus_client import CollectorRegistry
 pytestmark = pytest.mark.integration
 
 psycopg = pytest.importorskip("psycopg")
+from alpr_core.alerting.alert import Alert  # noqa: E402
 from alpr_core.alerting.config import AlertEngineConfig, AlertingSettings  # noqa: E402
 from alpr_core.alerting.receivers import HttpReceiver  # noqa: E402
 from alpr_core.alerting.service import build_engine, make_runner  # noqa: E402
@@ -384,3 +385,21 @@ def test_database_watchlist_entries_match_until_they_expire(stack: Stack) -> Non
     assert (rule, plate, watchlist_id) == (f"db-{stack.tag}", "DBW229", stack.wanted_id)
     assert (expl["match_type"], expl["entry"], expl["reason"]) == ("prefix", "DBW22*", "case 42")
     assert stack.alerts(expired) == []
+
+
+def test_alert_rows_are_idempotent_on_event_and_rule(stack: Stack) -> None:
+    from alpr_core.alerting.history import AlertStore
+
+    from tests.integration.test_alert_channels import fuzzy_alert
+
+    store = AlertStore(stack.pg_dsn)
+    published: list[int] = []
+    first = fuzzy_alert()
+    first = Alert(**{**first.__dict__, "rule_name": f"idem-{stack.tag}"})
+    again = Alert(**{**first.__dict__, "alert_id": str(uuid.uuid4())})  # the same event redelivered
+    try:
+        assert store.insert([first], before_commit=lambda new: published.append(len(new))) == [first]
+        assert store.insert([again], before_commit=lambda new: published.append(len(new))) == []
+        assert published == [1] and len(stack.alerts(first.event_id)) == 1
+    finally:
+        store.close()
