@@ -289,3 +289,60 @@ def test_revoke_with_failing_sink_commits_nothing() -> None:
 def test_retry_backoff_must_be_positive(backoff: tuple[float, ...]) -> None:
     with pytest.raises(ValueError):
         ConsumerSettings(group_id="g", metrics_port=1, retry_backoff_s=backoff)
+
+
+class ChunkSink(Sink):
+    """Records the size of every write; fails the writes whose number is in ``fail_calls``."""
+
+    def __init__(self, consumer: InMemoryConsumer, fail_calls: set[int]):
+        super().__init__(consumer)
+        self.fail_calls = fail_calls
+        self.calls: list[int] = []
+
+    def write(self, batch: list[Record]) -> None:
+        self.calls.append(len(batch))
+        self.commits_seen.append(len(self.consumer.commits))
+        if len(self.calls) in self.fail_calls:
+            raise TransientSinkError("flaky")
+        self.batches.append([rec.value["v"] for rec in batch])
+
+
+def chunked(fail_calls: set[int]) -> tuple[ConsumerRunner, InMemoryConsumer, ChunkSink, ListDlq]:
+    clock = Clock()
+    values = [f"v{i}" if i != 300 else "bad" for i in range(600)]
+    consumer = InMemoryConsumer(clock, msgs(*values))
+    sink = ChunkSink(consumer, fail_calls)
+    dlq = ListDlq()
+    cfg = ConsumerSettings(group_id="g", metrics_port=1, batch_size=600, retry_backoff_s=(1.0,))
+    runner = ConsumerRunner(
+        "test",
+        cfg,
+        KafkaSettings(),
+        sink,
+        [TOPIC],
+        BytesDecoder(),
+        dlq=dlq,  # type: ignore[arg-type]
+        consumer=consumer,
+        clock=clock,
+    )
+    return runner, consumer, sink, dlq
+
+
+def test_large_batches_are_written_in_chunks_and_committed_once() -> None:
+    runner, consumer, sink, dlq = chunked(fail_calls=set())
+    runner.step()
+    assert sink.calls == [250, 249, 100]  # offset 300 was dead-lettered while decoding chunk 2
+    assert sink.commits_seen == [0, 0, 0] and consumer.commits == [[(0, 600)]]
+    assert [d.record.offset for d in dlq.letters] == [300]
+    assert sum(len(b) for b in sink.batches) == 599
+
+
+def test_a_failed_chunk_fails_the_batch_and_only_it_is_written_again() -> None:
+    runner, consumer, sink, _ = chunked(fail_calls={2})
+    runner.step()
+    assert consumer.commits == [] and consumer.paused
+    for _ in range(5):
+        runner.step()
+    assert sink.calls == [250, 249, 100, 249]
+    assert consumer.commits == [[(0, 600)]]
+    assert sorted(v for b in sink.batches for v in b) == sorted(f"v{i}" for i in range(600) if i != 300)

@@ -17,7 +17,7 @@ import signal
 import threading
 import time
 from collections.abc import Callable, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from typing import Any
 
@@ -34,6 +34,8 @@ from .records import Record
 from .sink import BatchSink
 
 logger = logging.getLogger(__name__)
+
+MIN_CHUNK = 250  # smallest sub-batch written while the next one is decoded (batches < 500: one write)
 
 
 def consumer_config(kafka: KafkaSettings, settings: ConsumerSettings) -> dict[str, Any]:
@@ -168,10 +170,11 @@ class ConsumerRunner:
         for topic, n in counts.items():
             self.metrics.consumed.labels(self.name, topic).inc(n)
 
-    def _decode_new(self) -> None:
-        """Decode messages not decoded yet; permanent failures become dead letters."""
+    def _decode_new(self, limit: int | None = None) -> None:
+        """Decode messages not decoded yet (at most ``limit``); permanent failures become dead letters."""
         decode = self._decoder.decode
-        while self._decoded_upto < len(self._pending):
+        end = len(self._pending) if limit is None else min(len(self._pending), self._decoded_upto + limit)
+        while self._decoded_upto < end:
             msg = self._pending[self._decoded_upto]
             try:
                 self._records.append(to_record(msg, decode(msg.value(), msg.topic())))
@@ -179,10 +182,42 @@ class ConsumerRunner:
                 self._letters.append(DeadLetter(to_record(msg, None), exc.error_type, str(exc)))
             self._decoded_upto += 1  # a TransientDecodeError leaves this message for the retry
 
+    def _decode_and_write_overlapped(self, deadline: float) -> None:
+        """First attempt of a large batch: decode chunk k+1 while the sink thread writes chunk k.
+
+        Chunks that fail stay in ``_records`` for the ordinary (sequential) write path; a transient
+        failure of any chunk fails the batch (written chunks are rewritten idempotently on retry)."""
+        chunk = max(MIN_CHUNK, -(-self.settings.batch_size // 4))
+        inflight: list[tuple[Future[None], list[Record]]] = []
+        error: BaseException | None = None
+        try:
+            while self._decoded_upto < len(self._pending):
+                start = len(self._records)
+                self._decode_new(limit=chunk)
+                part = self._records[start:]
+                if part:
+                    inflight.append((self._executor.submit(self._sink.write, list(part)), part))
+        finally:
+            written: set[int] = set()
+            for future, part in inflight:
+                try:
+                    self._wait(future, len(part), deadline)
+                    written.update(id(rec) for rec in part)
+                except PermanentRecordError:
+                    continue  # rewritten by _write_records, which dead-letters the rejected records
+                except TransientSinkError as exc:
+                    error = error or exc
+            self._done.extend(rec for rec in self._records if id(rec) in written)
+            self._records = [rec for rec in self._records if id(rec) not in written]
+        if error is not None:
+            raise error
+
     def _flush(self, retry: bool) -> bool:
         """Make the batch durable and commit it. False (batch kept) on a transient failure."""
         started = self._clock()
         try:
+            if not self._records and not self._done and len(self._pending) >= 2 * MIN_CHUNK:
+                self._decode_and_write_overlapped(started + self.settings.batch_timeout_s)
             self._decode_new()
             self._write_records()
             self._dlq.publish(self._letters)
@@ -211,12 +246,16 @@ class ConsumerRunner:
 
     def _call_sink(self, records: list[Record]) -> None:
         future = self._executor.submit(self._sink.write, list(records))
+        self._wait(future, len(records), self._clock() + self.settings.batch_timeout_s)
+
+    def _wait(self, future: Future[None], count: int, deadline: float) -> None:
+        """Wait for one sink write until ``deadline``; classify what it raised."""
         try:
-            future.result(timeout=self.settings.batch_timeout_s)
+            future.result(timeout=max(0.0, deadline - self._clock()))
         except FutureTimeout:
             self.metrics.timeouts.labels(self.name).inc()
             raise TransientSinkError(
-                f"batch of {len(records)} not written within {self.settings.batch_timeout_s:.0f}s"
+                f"batch of {count} not written within {self.settings.batch_timeout_s:.0f}s"
             ) from None
         except (TransientSinkError, PermanentRecordError):
             raise
