@@ -120,9 +120,9 @@ def index_template(prefix: str, shards: int, replicas: int, refresh_interval_s: 
         "location": {"type": "geo_point"},
         "plate": {
             "properties": {
-                "text": _plate_field(),
+                "text": _keyword(),
                 "normalized_text": _plate_field(),
-                "candidates": _plate_field(),
+                "candidates": _keyword(),
                 "confidence": {"type": "float"},
                 "region": _keyword(),
                 "matches_format": {"type": "boolean"},
