@@ -182,6 +182,26 @@ def start_api(args: argparse.Namespace) -> subprocess.Popen[bytes]:
     raise SystemExit(f"alpr-api did not start; see {args.api_log}")
 
 
+def cpu_seconds(pids: list[int]) -> float:
+    """utime + stime of the processes (and their reaped children), from /proc."""
+    total = 0
+    for pid in pids:
+        try:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += sum(int(v) for v in fields[11:15])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def backend_pids(args: argparse.Namespace) -> list[int]:
+    with psycopg.connect(dsn(args), autocommit=True) as conn:
+        rows = conn.execute(
+            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (args.dbname,)
+        ).fetchall()
+    return [int(r[0]) for r in rows]
+
+
 def wrk(
     args: argparse.Namespace, path: str, lua: str, key: str, plates_file: str | None
 ) -> tuple[float, float]:
@@ -213,10 +233,18 @@ def bench(
     wrk(args, path, lua, key, plates_file)  # warm-up (prepared statements, caches)
     rps_all, p95_all = [], []
     for i in range(args.rounds):
+        api_pid, pg_pids = args.api_pid, backend_pids(args)
+        api_cpu, pg_cpu, start = cpu_seconds([api_pid]), cpu_seconds(pg_pids), time.perf_counter()
         rps, p95 = wrk(args, path, lua, key, plates_file)
+        n = rps * (time.perf_counter() - start)
+        api_ms = (cpu_seconds([api_pid]) - api_cpu) / max(n, 1) * 1000
+        pg_ms = (cpu_seconds(pg_pids) - pg_cpu) / max(n, 1) * 1000
         rps_all.append(rps)
         p95_all.append(p95)
-        log(f"  {name} round {i + 1}: {rps:,.0f} req/s, p95 {p95:.2f} ms")
+        log(
+            f"  {name} round {i + 1}: {rps:,.0f} req/s, p95 {p95:.2f} ms; CPU per request: "
+            f"API {api_ms:.2f} ms, PostgreSQL {pg_ms:.2f} ms; load average {os.getloadavg()[0]:.1f}"
+        )
     return statistics.median(rps_all), statistics.median(p95_all)
 
 
@@ -243,6 +271,7 @@ def main() -> int:
     load_events(args, plates)
     key = api_key(args)
     proc = start_api(args)
+    args.api_pid = proc.pid
     try:
         with tempfile.TemporaryDirectory() as tmp:
             lua, plates_file = Path(tmp) / "bench.lua", Path(tmp) / "plates.txt"
