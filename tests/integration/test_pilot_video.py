@@ -8,8 +8,10 @@ from __future__ import annotations
 
 import csv
 import os
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -57,3 +59,31 @@ def test_pilot_logs_one_line_per_read(pilot_run: tuple[subprocess.CompletedProce
     proc, _ = pilot_run
     lines = [line for line in proc.stderr.splitlines() if "plate read:" in line]
     assert any(plate in line for line in lines for plate in KNOWN_PLATES)
+
+
+def test_pilot_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    missing = [name for name in NEEDED if not (MODEL_DIR / name).is_file()]
+    if missing or not VIDEO.is_file():
+        pytest.skip(f"needs {VIDEO} and models in {MODEL_DIR}")
+    env = {**os.environ, "ALPR_MODEL_DIR": str(MODEL_DIR.resolve())}
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "pilot.py"), "--source", str(VIDEO.resolve()), "--no-display",
+         "--output", str(tmp_path / "reads.csv")],
+        cwd=tmp_path, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    head = []
+    try:
+        assert proc.stdout is not None
+        for line in proc.stdout:  # wait until the camera runs (models loaded)
+            head.append(line)
+            if "started kind=" in line:
+                break
+        time.sleep(3)
+        proc.send_signal(signal.SIGTERM)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    out = "".join(head) + out
+    assert proc.returncode == 0, out[-3000:]
+    assert "stopping: flushing tracks" in out and "done:" in out
+    assert (tmp_path / "reads.csv").read_text().startswith("first_seen,")

@@ -306,3 +306,17 @@ def test_plates_on_the_whole_frame_mode() -> None:
     worker.close()
     assert [r.text for r in reads] == ["ABC1234"]
     assert reads[0].plate_bbox == pytest.approx((150, 220, 230, 245), abs=1.0)  # the plate inside the car
+
+
+def test_vehicle_type_is_the_most_frequent_label() -> None:
+    class Flicker(FakeVehicles):
+        def detect(self, image):
+            dets = super().detect(image)
+            label = "bus" if self.calls % 4 == 0 else "car"
+            return [Detection(d.xyxy, d.score, d.class_id, label) for d in dets]
+
+    settings = PipelineSettings(plate_detect_interval_frames=1)
+    reader = TrackReader("cam", FakePlates(), ScriptedOcr(["ABC1234"]), settings)
+    pipe = CameraPipeline("cam", Flicker(12), reader, ByteTracker(), settings)
+    reads = [r for frame in frames(50) for r in pipe.process(frame).reads] + pipe.flush()
+    assert [r.vehicle_type for r in reads] == ["car"]

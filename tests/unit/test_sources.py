@@ -225,3 +225,14 @@ def test_frame_buffer_drop_oldest_and_blocking() -> None:
     assert blocking.put(frame[1], timeout_s=0.05) == 1  # timed out: caller retries
     blocking.close()
     assert blocking.get(timeout_s=0).frame_number == 0 and blocking.get(timeout_s=0) is None
+
+
+def test_missing_usb_device_is_offline_and_retried() -> None:
+    camera = start_camera(CameraSettings(id="usb", source="/dev/video99"), FAST)
+    deadline = time.monotonic() + 5
+    while camera.stats.snapshot().state != CameraState.OFFLINE and time.monotonic() < deadline:
+        time.sleep(0.02)
+    assert camera.stats.snapshot().state == CameraState.OFFLINE and camera.is_alive()
+    assert "/dev/video99" in (camera.stats.snapshot().last_error or "")
+    drain(camera, timeout_s=0.1)
+    assert not camera.is_alive()

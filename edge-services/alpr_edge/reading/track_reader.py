@@ -78,7 +78,9 @@ class TrackReader:
             reading = self._tracks[track.track_id] = TrackReading(track.track_id, frame.timestamp_s,
                                                                   frame.frame_number)
         reading.last_seen_s, reading.last_frame = frame.timestamp_s, frame.frame_number
-        reading.vehicle_bbox, reading.vehicle_label = track.xyxy, track.label
+        reading.vehicle_bbox = track.xyxy
+        reading.label_counts[track.label] = reading.label_counts.get(track.label, 0) + 1
+        reading.vehicle_label = max(reading.label_counts, key=reading.label_counts.__getitem__)
 
     def _pick_for_plates(self, tracks: Sequence[Track], frame_number: int) -> list[Track]:
         s = self.settings

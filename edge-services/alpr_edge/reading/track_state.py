@@ -18,7 +18,8 @@ class TrackReading:
     last_seen_s: float = 0.0
     last_frame: int = 0
     vehicle_bbox: BBox | None = None
-    vehicle_label: str | None = None
+    vehicle_label: str | None = None  # most frequent detector label over the track (labels flicker)
+    label_counts: dict[str, int] = field(default_factory=dict)
     last_plate_frame: int = -10**9  # last frame the plate detector ran on this track
     next_plate_frame: int = 0  # earliest frame for the next plate detection (interval, miss back-off)
     plate_misses: int = 0  # consecutive plate detections that found nothing
