@@ -7,8 +7,10 @@ so it cannot be resolved as a dependency) and unpacked into ``.stack/cache/apicu
 the server runs as ``java -jar apicurio-registry-app-3.0.9-runner.jar``.
 (3.3.x publishes only the plain, not yet Quarkus-built jar on Central, so 3.0.9 is the newest runnable 3.x.)
 
-Storage is the default SQL storage on an in-memory H2 database: schemas are lost on ``down``; run
-``scripts/register_schemas.py`` after ``up``. The Confluent-compatible API that
+Storage is Apicurio's default SQL storage on H2, but in a file
+(``.stack/schema-registry/h2/registry.mv.db``) rather than in memory: schema ids survive ``down``/``up``
+like the Kafka messages that carry them. ``ALPR_STACK_APICURIO_STORAGE=mem`` selects the in-memory
+database (lost on ``down``). The Confluent-compatible API that
 ``confluent_kafka.schema_registry.SchemaRegistryClient`` speaks is ``http://localhost:8081/apis/ccompat/v7``.
 Deletes are enabled (tests clean up their subjects). ``post_start`` sets the global compatibility to
 BACKWARD (DESIGN.md), so an incompatible new version is refused with HTTP 409 even where a subject has no
@@ -84,6 +86,7 @@ class Apicurio(SingleInstance, Service):
             "quarkus.http.host": HOST,
             "quarkus.http.port": str(self.port),
             "quarkus.http.non-application-root-path": "/q",
+            "apicurio.datasource.url": self.datasource_url,
             "apicurio.rest.deletion.group.enabled": "true",
             "apicurio.rest.deletion.artifact.enabled": "true",
             "apicurio.rest.deletion.artifact-version.enabled": "true",
@@ -91,6 +94,12 @@ class Apicurio(SingleInstance, Service):
         cds = cds_flags(self.name, f"apicurio-{APICURIO_VERSION}:{self.dist}")
         return self.locked(["java", *heap, *cds, "-XX:+UseSerialGC", "-Djava.awt.headless=true",
                             *(f"-D{k}={v}" for k, v in props.items()), "-jar", str(self.dist / RUNNER_JAR)])
+
+    @property
+    def datasource_url(self) -> str:
+        if os.environ.get("ALPR_STACK_APICURIO_STORAGE", "file") == "mem":
+            return "jdbc:h2:mem:registry"
+        return f"jdbc:h2:file:{self.home / 'h2' / 'registry'}"
 
     def healthy(self) -> bool:
         return http_ok(f"{self.ccompat_url}/subjects")
