@@ -4,15 +4,17 @@ after start-up, malformed reads, crops in a private MinIO bucket, /metrics."""
 from __future__ import annotations
 
 import math
+import time
 import urllib.request
 import uuid
 from collections import Counter
 from dataclasses import replace
+from datetime import datetime, timezone
 from pathlib import Path
 
 import numpy as np
 import pytest
-from alpr_edge.publishing import EdgeMetrics, wait_delivered
+from alpr_edge.publishing import DeliverySink, EdgeMetrics, wait_delivered
 from alpr_edge.publishing.settings import MetricsSettings
 from alpr_edge.types import PlateCandidate, PlateRead
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
@@ -20,7 +22,7 @@ from minio.error import S3Error
 from test_delivery_support import consume, create_topic, delete_topic, image_service, make_sink
 
 from alpr_common.schemas import schema_str, subject_for_topic
-from alpr_common.settings import KafkaSettings
+from alpr_common.settings import KafkaSettings, TopicSpec, TopicsSettings
 
 pytestmark = pytest.mark.integration
 
@@ -144,3 +146,29 @@ def test_metrics_endpoint_serves_edge_metrics(tmp_path: Path) -> None:
         server.shutdown()
     assert "alpr_edge_outbox_depth_events 7.0" in body
     assert "alpr_edge_kafka_connected" in body and "alpr_edge_events_total" not in body.split("# HELP")[0]
+
+
+def test_health_snapshots_and_vehicle_events_use_their_topics(tmp_path: Path, kafka_bootstrap: str,
+                                                              schema_registry_url: str) -> None:
+    metrics_topic, vehicles_topic = create_topic(kafka_bootstrap), create_topic(kafka_bootstrap)
+    try:
+        base = make_sink(tmp_path, kafka(kafka_bootstrap, schema_registry_url), "unused")
+        topics = TopicsSettings(metrics=TopicSpec(name=metrics_topic),
+                                vehicles=TopicSpec(name=vehicles_topic))
+        sink = DeliverySink(base.processor, base.delivery, topics, snapshot_interval_s=0.5)
+        vehicle = {"event_id": str(uuid.uuid4()), "captured_at": datetime.now(timezone.utc),
+                   "published_at": datetime.now(timezone.utc), "camera_id": "cam-7", "track_id": 3,
+                   "vehicle_type": "truck", "confidence": 0.8,
+                   "bbox": {"x1": 0.0, "y1": 0.0, "x2": 9.0, "y2": 9.0}, "site": "s", "host": "h"}
+        sink.publish_vehicle(vehicle)
+        time.sleep(1.6)
+        assert wait_delivered(sink, 60)
+        sink.close()
+        snapshots = [v for _, v in consume(kafka_bootstrap, metrics_topic, schema_registry_url, expected=2)]
+        assert len(snapshots) >= 2 and snapshots[0]["component"] == "edge-delivery"
+        assert "outbox_depth" in snapshots[0]["values"]
+        got = consume(kafka_bootstrap, vehicles_topic, schema_registry_url, expected=1)
+        assert [(k, v["event_id"]) for k, v in got] == [(b"cam-7", vehicle["event_id"])]
+    finally:
+        delete_topic(kafka_bootstrap, metrics_topic)
+        delete_topic(kafka_bootstrap, vehicles_topic)
