@@ -169,16 +169,17 @@ class EventProcessor:
             return "invalid_bbox"
         return None
 
+    def _candidates(self, read: PlateRead) -> list[dict[str, Any]]:
+        valid = (c for c in read.candidates if isinstance(c.text, str) and _finite(c.confidence))
+        out = [{"text": c.text, "confidence": float(c.confidence)} for c in valid]
+        return out[: self.settings.max_candidates]
+
     def _record(
         self, read: PlateRead, event_id: str, text: str, region: str | None, matches: bool | None
     ) -> dict[str, Any]:
         now = self.clock()
         x1, y1, x2, y2 = (float(v) for v in read.plate_bbox)
-        candidates = [
-            {"text": c.text, "confidence": float(c.confidence)}
-            for c in read.candidates
-            if isinstance(c.text, str) and _finite(c.confidence)
-        ][: self.settings.max_candidates]
+        candidates = self._candidates(read)
         quality = float(read.quality_score) if _finite(read.quality_score) else None
         return {
             "event_id": event_id,

@@ -19,69 +19,43 @@ class EdgeMetrics:
 
     def __init__(self, registry: CollectorRegistry | None = None):
         self.registry = registry or CollectorRegistry()
-        r = self.registry
-        self.fps = Gauge(
-            "alpr_edge_camera_fps", "Frames processed per second, per camera.", ["camera"], registry=r
-        )
-        self.stage_latency = Histogram(
-            "alpr_edge_stage_latency_seconds",
-            "Latency of one pipeline stage.",
-            ["stage"],
-            buckets=STAGE_BUCKETS_S,
-            registry=r,
-        )
-        self.detections = Counter(
-            "alpr_edge_detections_total",
-            "Detections, by kind (vehicle, plate).",
-            ["camera", "kind"],
-            registry=r,
-        )
-        self.reads = Counter(
-            "alpr_edge_reads_total", "Finished plate reads handed to the event sink.", ["camera"], registry=r
-        )
-        self.events = Counter(
-            "alpr_edge_events_total",
-            "Plate reads by outcome (accepted, deduplicated, rejected) and rejection reason.",
-            ["outcome", "reason"],
-            registry=r,
-        )
-        self.published = Counter(
-            "alpr_edge_events_published_total",
-            "Events acknowledged by Kafka, by topic.",
-            ["topic"],
-            registry=r,
-        )
-        self.delivery_failures = Counter(
-            "alpr_edge_delivery_failures_total",
-            "Failed delivery reports (the event stays in the outbox), by error.",
-            ["error"],
-            registry=r,
-        )
+        self._pipeline_metrics(self.registry)
+        self._delivery_metrics(self.registry)
+
+    def _pipeline_metrics(self, r: CollectorRegistry) -> None:
+        """Recorded by the perception pipeline (cameras, stages, detections)."""
+        self.fps = Gauge("alpr_edge_camera_fps", "Frames processed per second, per camera.", ["camera"],
+                         registry=r)
+        self.stage_latency = Histogram("alpr_edge_stage_latency_seconds", "Latency of one pipeline stage.",
+                                       ["stage"], buckets=STAGE_BUCKETS_S, registry=r)
+        self.detections = Counter("alpr_edge_detections_total", "Detections, by kind (vehicle, plate).",
+                                  ["camera", "kind"], registry=r)
+
+    def _delivery_metrics(self, r: CollectorRegistry) -> None:
+        """Recorded by the event sink, the outbox, the producer and the uploader."""
+        self.reads = Counter("alpr_edge_reads_total", "Finished plate reads handed to the event sink.",
+                             ["camera"], registry=r)
+        self.events = Counter("alpr_edge_events_total", "Plate reads by outcome (accepted, deduplicated, "
+                              "rejected) and rejection reason.", ["outcome", "reason"], registry=r)
+        self.published = Counter("alpr_edge_events_published_total",
+                                 "Events acknowledged by Kafka, by topic.", ["topic"], registry=r)
+        self.delivery_failures = Counter("alpr_edge_delivery_failures_total", "Failed or refused deliveries "
+                                         "(the event stays in the outbox), by error.", ["error"], registry=r)
         self.outbox_depth = Gauge("alpr_edge_outbox_depth_events", "Events in the outbox.", registry=r)
-        self.outbox_oldest_age = Gauge(
-            "alpr_edge_outbox_oldest_age_seconds", "Age of the oldest outbox event.", registry=r
-        )
-        self.outbox_dropped = Counter(
-            "alpr_edge_outbox_dropped_total",
-            "Events lost to the outbox size bound, by policy.",
-            ["policy"],
-            registry=r,
-        )
-        self.in_flight = Gauge(
-            "alpr_edge_producer_in_flight_events", "Events produced, not yet acknowledged.", registry=r
-        )
-        self.kafka_connected = Gauge(
-            "alpr_edge_kafka_connected", "1 when the producer reaches a broker.", registry=r
-        )
-        self.uploads_pending = Gauge(
-            "alpr_edge_uploads_pending", "Images waiting in the upload spool.", registry=r
-        )
-        self.uploads = Counter(
-            "alpr_edge_uploads_total", "Image uploads by result (ok, failed).", ["result"], registry=r
-        )
-        self.object_store_up = Gauge(
-            "alpr_edge_object_store_up", "1 when the last upload succeeded.", registry=r
-        )
+        self.outbox_oldest_age = Gauge("alpr_edge_outbox_oldest_age_seconds",
+                                       "Age of the oldest outbox event.", registry=r)
+        self.outbox_dropped = Counter("alpr_edge_outbox_dropped_total",
+                                      "Events lost to the outbox size bound, by policy.", ["policy"], registry=r)
+        self.in_flight = Gauge("alpr_edge_producer_in_flight_events",
+                               "Events produced, not yet acknowledged.", registry=r)
+        self.kafka_connected = Gauge("alpr_edge_kafka_connected", "1 when the producer reaches a broker.",
+                                     registry=r)
+        self.uploads_pending = Gauge("alpr_edge_uploads_pending", "Images waiting in the upload spool.",
+                                     registry=r)
+        self.uploads = Counter("alpr_edge_uploads_total", "Image uploads by result (ok, failed).", ["result"],
+                               registry=r)
+        self.object_store_up = Gauge("alpr_edge_object_store_up", "1 when the last upload succeeded.",
+                                     registry=r)
 
     def serve(self, settings: MetricsSettings) -> Any:
         """Start the /metrics HTTP server; returns the server (``shutdown()`` stops it) or None when off."""
