@@ -45,7 +45,8 @@ class EdgeMetrics:
         self.outbox_oldest_age = Gauge("alpr_edge_outbox_oldest_age_seconds",
                                        "Age of the oldest outbox event.", registry=r)
         self.outbox_dropped = Counter("alpr_edge_outbox_dropped_total",
-                                      "Events lost to the outbox size bound, by policy.", ["policy"], registry=r)
+                                      "Events lost to the outbox size bound, by policy.", ["policy"],
+                                      registry=r)
         self.in_flight = Gauge("alpr_edge_producer_in_flight_events",
                                "Events produced, not yet acknowledged.", registry=r)
         self.kafka_connected = Gauge("alpr_edge_kafka_connected", "1 when the producer reaches a broker.",
