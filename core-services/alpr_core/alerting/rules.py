@@ -9,13 +9,13 @@ and its plate condition does: some candidate matches one of its patterns/lists, 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from .config import ActionSpec, PatternSpec, RuleSet, RuleSpec
+from .config import ActionSpec, Conditions, PatternSpec, RuleSet, RuleSpec
 from .fuzzy import ConfusableCosts
 from .watchlist import Hit, WatchEntry, WatchlistIndex, make_entry, normalize_plate
 
@@ -123,30 +123,43 @@ class CompiledRule:
     def actions(self) -> list[ActionSpec]:
         return self.spec.actions
 
-    def context_holds(self, ev: EventView) -> bool:
-        c = self.spec.conditions
-        if c.cameras and ev.camera_id not in c.cameras:
-            return False
-        if c.sites and ev.site not in c.sites:
-            return False
-        if ev.confidence < c.min_confidence:
-            return False
-        if c.directions and ev.direction not in c.directions:
-            return False
-        return self._time_holds(ev.captured_at)
+    checks: tuple[Callable[[EventView], bool], ...] = ()
 
-    def _time_holds(self, at: datetime) -> bool:
-        c = self.spec.conditions
-        if not (c.days or c.time_windows):
-            return True
-        local = at.astimezone(self.tz)
-        if c.days and DAYS[local.weekday()] not in c.days:
-            return False
-        t = local.time().replace(tzinfo=None)
-        return not c.time_windows or any(
-            (w.start <= t < w.end) if w.start <= w.end else (t >= w.start or t < w.end)
-            for w in c.time_windows
-        )
+    def context_holds(self, ev: EventView) -> bool:
+        for check in self.checks:  # noqa: SIM110 - a plain loop is ~2x faster than all(<genexpr>) here
+            if not check(ev):
+                return False
+        return True
+
+
+def _context_checks(spec: RuleSpec, tz: ZoneInfo) -> tuple[Callable[[EventView], bool], ...]:
+    """Only the conditions a rule sets, as small predicates (evaluated for every event and rule)."""
+    c = spec.conditions
+    checks: list[Callable[[EventView], bool]] = []
+    if c.cameras:
+        cameras = frozenset(c.cameras)
+        checks.append(lambda ev: ev.camera_id in cameras)
+    if c.sites:
+        sites = frozenset(c.sites)
+        checks.append(lambda ev: ev.site in sites)
+    if c.min_confidence > 0:
+        checks.append(lambda ev: ev.confidence >= c.min_confidence)
+    if c.directions:
+        directions = frozenset(c.directions)
+        checks.append(lambda ev: ev.direction in directions)
+    if c.days or c.time_windows:
+        checks.append(lambda ev: _time_holds(c, tz, ev.captured_at))
+    return tuple(checks)
+
+
+def _time_holds(c: Conditions, tz: ZoneInfo, at: datetime) -> bool:
+    local = at.astimezone(tz)
+    if c.days and DAYS[local.weekday()] not in c.days:
+        return False
+    t = local.time().replace(tzinfo=None)
+    return not c.time_windows or any(
+        (w.start <= t < w.end) if w.start <= w.end else (t >= w.start or t < w.end) for w in c.time_windows
+    )
 
 
 class RuleEngine:
@@ -249,6 +262,7 @@ def compile_rules(
                         logger.warning("rule %s: watchlist %r is empty or unknown", spec.name, name)
                 cache[key] = WatchlistIndex(entries, costs, max(2, costs.max_plain_edits(c.max_cost)))
             index = cache[key]
-        compiled.append(CompiledRule(spec, index, ZoneInfo(c.timezone)))
+        tz = ZoneInfo(c.timezone)
+        compiled.append(CompiledRule(spec, index, tz, _context_checks(spec, tz)))
     logger.info("compiled %d rules over %d indexes", len(compiled), len(cache))
     return RuleEngine(compiled)

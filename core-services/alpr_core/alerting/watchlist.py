@@ -11,7 +11,7 @@ from __future__ import annotations
 import fnmatch
 import re
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 
 from .fuzzy import ConfusableCosts, FuzzyIndex
@@ -70,26 +70,24 @@ class Hit:
     score: float = 0.0
 
 
-@dataclass
-class _Trie:
-    children: dict[str, _Trie] = field(default_factory=dict)
-    entries: list[WatchEntry] = field(default_factory=list)
+class _Affixes:
+    """Prefix (or suffix) entries by length: a plate is looked up once per distinct entry length."""
+
+    def __init__(self) -> None:
+        self._by_length: dict[int, dict[str, list[WatchEntry]]] = {}
 
     def add(self, key: str, entry: WatchEntry) -> None:
-        node = self
-        for ch in key:
-            node = node.children.setdefault(ch, _Trie())
-        node.entries.append(entry)
+        self._by_length.setdefault(len(key), {}).setdefault(key, []).append(entry)
 
-    def walk(self, text: str) -> list[WatchEntry]:
-        """Entries whose key is a prefix of ``text``."""
-        found, node = list(self.entries), self
-        for ch in text:
-            nxt = node.children.get(ch)
-            if nxt is None:
-                break
-            node = nxt
-            found.extend(node.entries)
+    def __bool__(self) -> bool:
+        return bool(self._by_length)
+
+    def find(self, text: str, cut: Callable[[str, int], str]) -> list[WatchEntry]:
+        """Entries whose key is ``cut(text, len(key))`` (the prefix or the suffix of that length)."""
+        found: list[WatchEntry] = []
+        for n, keys in self._by_length.items():
+            if n <= len(text):
+                found.extend(keys.get(cut(text, n), ()))
         return found
 
 
@@ -99,7 +97,7 @@ class WatchlistIndex:
     def __init__(self, entries: Sequence[WatchEntry], costs: ConfusableCosts, fuzzy_max_edits: int = 2):
         self.size = len(entries)
         self._exact: dict[str, list[WatchEntry]] = {}
-        self._prefix, self._suffix = _Trie(), _Trie()
+        self._prefix, self._suffix = _Affixes(), _Affixes()
         self._contains: dict[str, list[WatchEntry]] = {}
         self._regex: list[tuple[re.Pattern[str], WatchEntry]] = []
         self._fuzzy = FuzzyIndex(costs, fuzzy_max_edits)
@@ -111,7 +109,7 @@ class WatchlistIndex:
         adders: dict[str, Callable[[], None]] = {
             "exact": lambda: self._exact.setdefault(e.core, []).append(e),
             "prefix": lambda: self._prefix.add(e.core, e),
-            "suffix": lambda: self._suffix.add(e.core[::-1], e),
+            "suffix": lambda: self._suffix.add(e.core, e),
             "contains": lambda: self._contains.setdefault(e.core, []).append(e),
             "regex": lambda: self._regex.append((re.compile(e.core), e)),
             "fuzzy": lambda: self._add_fuzzy(e),
@@ -134,10 +132,10 @@ class WatchlistIndex:
         groups: list[tuple[str, list[WatchEntry]]] = []
         if self._exact:
             groups.append(("exact", self._exact.get(cand, [])))
-        if self._prefix.children or self._prefix.entries:
-            groups.append(("prefix", self._prefix.walk(cand)))
-        if self._suffix.children or self._suffix.entries:
-            groups.append(("suffix", self._suffix.walk(cand[::-1])))
+        if self._prefix:
+            groups.append(("prefix", self._prefix.find(cand, lambda text, n: text[:n])))
+        if self._suffix:
+            groups.append(("suffix", self._suffix.find(cand, lambda text, n: text[len(text) - n :])))
         if self._contains:
             subs = {cand[i:j] for i in range(len(cand)) for j in range(i, len(cand) + 1)}
             groups.append(("contains", [e for s in subs for e in self._contains.get(s, ())]))
