@@ -22,18 +22,23 @@ from .publishing.settings import ImageSettings, MetricsSettings, OutboxSettings,
 
 
 class CameraSettings(StrictModel):
-    id: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$", description="Camera id (Kafka key).")
-    source: str = Field(min_length=1, description="rtsp://..., a video file, a USB device (/dev/video0 or 0) or an image folder.")
-    enabled: bool = Field(True, description="Start this camera.")
-    site: str | None = Field(None, description="Site override for this camera (defaults to node.site).")
+    id: str = Field(
+        min_length=1, max_length=64, pattern=r"^[A-Za-z0-9._-]+$", description="Camera id (Kafka key).")
+    source: str = Field(
+        min_length=1,
+        description="rtsp://..., a video file, a USB device (/dev/video0 or 0) or an image folder.")
+    enabled: bool = Field(default=True, description="Start this camera.")
+    site: str | None = Field(
+        default=None, description="Site override for this camera (defaults to node.site).")
     kind: Literal["auto", "file", "rtsp", "usb", "images"] = Field(
-        "auto", description="Source type; auto guesses it (rtsp://, /dev/videoN, folder, file).")
-    loop: bool = Field(False, description="Restart a video file or image folder at its end (demos).")
-    max_fps: float | None = Field(None, gt=0, le=240, description="Cap on frames per second read.")
+        default="auto", description="Source type; auto guesses it (rtsp://, /dev/videoN, folder, file).")
+    loop: bool = Field(default=False, description="Restart a video file or image folder at its end (demos).")
+    max_fps: float | None = Field(default=None, gt=0, le=240, description="Cap on frames per second read.")
     decoder: Literal["auto", "cpu", "nvdec"] = Field(
-        "auto", description="RTSP decoding: nvdec = GStreamer nvv4l2decoder (Jetson); cpu = FFmpeg.")
-    codec: Literal["h264", "h265"] = Field("h264", description="RTSP stream codec (GStreamer depay/parse).")
-    latency_ms: int = Field(200, ge=0, le=10_000, description="RTSP jitter buffer in ms (GStreamer).")
+        default="auto", description="RTSP decoding: nvdec = GStreamer nvv4l2decoder (Jetson); cpu = FFmpeg.")
+    codec: Literal["h264", "h265"] = Field(
+        default="h264", description="RTSP stream codec (GStreamer depay/parse).")
+    latency_ms: int = Field(default=200, ge=0, le=10_000, description="RTSP jitter buffer in ms (GStreamer).")
 
 
 class ModelSettings(StrictModel):
@@ -75,18 +80,26 @@ class OcrSettings(StrictModel):
 
 
 class TrackingSettings(StrictModel):
-    track_thresh: float = Field(0.5, ge=0.0, le=1.0, description="High-score threshold of ByteTrack's first association.")
-    track_buffer: int = Field(30, ge=1, le=10_000, description="Frames a lost track is kept before removal.")
-    match_thresh: float = Field(0.8, gt=0.0, le=1.0, description="IoU-distance threshold for matching.")
-    min_box_area: float = Field(100.0, ge=0.0, description="Boxes smaller than this (px^2) are not tracked.")
-    low_thresh: float = Field(0.1, ge=0.0, le=1.0, description="Detections below this score are ignored.")
-    new_track_thresh: float = Field(0.6, ge=0.0, le=1.0, description="Score needed to start a new track.")
+    track_thresh: float = Field(
+        default=0.5, ge=0.0, le=1.0, description="High-score threshold of ByteTrack's first association.")
+    track_buffer: int = Field(
+        default=30, ge=1, le=10_000, description="Frames a lost track is kept before removal.")
+    match_thresh: float = Field(
+        default=0.8, gt=0.0, le=1.0, description="IoU-distance threshold for matching.")
+    min_box_area: float = Field(
+        default=100.0, ge=0.0, description="Boxes smaller than this (px^2) are not tracked.")
+    low_thresh: float = Field(
+        default=0.1, ge=0.0, le=1.0, description="Detections below this score are ignored.")
+    new_track_thresh: float = Field(
+        default=0.6, ge=0.0, le=1.0, description="Score needed to start a new track.")
     second_match_thresh: float = Field(
-        0.5, gt=0.0, le=1.0, description="IoU-distance threshold of the low-score association.")
+        default=0.5, gt=0.0, le=1.0, description="IoU-distance threshold of the low-score association.")
     unconfirmed_match_thresh: float = Field(
-        0.7, gt=0.0, le=1.0, description="IoU-distance threshold of unconfirmed (one-frame) tracks.")
-    frame_rate: float = Field(30.0, gt=0.0, le=240.0, description="Nominal fps; the buffer scales by fps/30.")
-    fuse_score: bool = Field(True, description="Multiply IoU similarity by detection score (non-MOT20).")
+        default=0.7, gt=0.0, le=1.0, description="IoU-distance threshold of unconfirmed (one-frame) tracks.")
+    frame_rate: float = Field(
+        default=30.0, gt=0.0, le=240.0, description="Nominal fps; the buffer scales by fps/30.")
+    fuse_score: bool = Field(
+        default=True, description="Multiply IoU similarity by detection score (non-MOT20).")
 
 
 class EdgeConfig(AlprSettings):

@@ -64,9 +64,10 @@ def load_models(cfg: EdgeConfig, with_ocr: bool = True, with_plates: bool = True
     from .ocr import build_recognizer
     from .still import PlateReader
 
-    if cfg.pipeline.model_threads is not None:
+    threads = cfg.pipeline.model_threads
+    if threads is not None:
         cfg = cfg.model_copy(deep=True)
-        cfg.detector.intra_op_threads = cfg.pipeline.model_threads
+        cfg.detector.intra_op_threads = threads
     conf = min(cfg.detector.vehicle_conf, cfg.tracking.low_thresh)
     vehicles = build_detector(cfg.detector.backend, cfg.models.vehicle_model, cfg, conf=conf,
                               classes=list(cfg.detector.vehicle_classes))

@@ -19,71 +19,79 @@ class SourceSettings(StrictModel):
     """How camera threads read, pace and reconnect (all cameras)."""
 
     as_fast_as_possible: bool = Field(
-        False,
+        default=False,
         description="Read files and image folders without pacing and without dropping frames (benchmarks).")
     frame_queue_size: int = Field(
-        4, ge=1, le=256, description="Frames buffered between a camera thread and the pipeline.")
+        default=4, ge=1, le=256, description="Frames buffered between a camera thread and the pipeline.")
     image_folder_fps: float = Field(
-        2.0, gt=0, le=240, description="Pace of an image folder source (frames per second).")
-    open_timeout_s: float = Field(10.0, gt=0, le=300, description="Timeout to open a network stream.")
-    read_timeout_s: float = Field(5.0, gt=0, le=300, description="Timeout of one read on a network stream.")
+        default=2.0, gt=0, le=240, description="Pace of an image folder source (frames per second).")
+    open_timeout_s: float = Field(default=10.0, gt=0, le=300, description="Timeout to open a network stream.")
+    read_timeout_s: float = Field(
+        default=5.0, gt=0, le=300, description="Timeout of one read on a network stream.")
     frozen_stream_timeout_s: float = Field(
-        10.0, gt=0, le=3600,
+        default=10.0, gt=0, le=3600,
         description="A live stream repeating the same image this long is treated as dropped.")
     reconnect_initial_backoff_s: float = Field(
-        1.0, gt=0, le=600, description="First wait before reconnecting.")
+        default=1.0, gt=0, le=600, description="First wait before reconnecting.")
     reconnect_max_backoff_s: float = Field(
-        30.0, gt=0, le=3600, description="Longest wait between reconnect attempts.")
-    stats_window_s: float = Field(5.0, gt=0, le=600, description="Window of the per-camera fps measurement.")
+        default=30.0, gt=0, le=3600, description="Longest wait between reconnect attempts.")
+    stats_window_s: float = Field(
+        default=5.0, gt=0, le=600, description="Window of the per-camera fps measurement.")
 
 
 class PipelineSettings(StrictModel):
     """Per-frame detection and per-track plate reading."""
 
     model_threads: int | None = Field(
-        1, ge=1, le=256, description="ONNX Runtime intra-op threads per model in the video pipeline (camera"
+        default=1, ge=1, le=256,
+        description="ONNX Runtime intra-op threads per model in the video pipeline (camera"
         " and reading threads already run in parallel; 1 is fastest on 2 cores); none: detector's setting.")
     vehicle_labels: list[str] = Field(
-        list(COCO_VEHICLE_CLASSES), min_length=1, description="Detector labels kept as vehicles.")
+        default=list(COCO_VEHICLE_CLASSES), min_length=1, description="Detector labels kept as vehicles.")
     vehicle_min_score: float = Field(
-        0.1, ge=0, le=1, description="Vehicle detections below this score are dropped.")
+        default=0.1, ge=0, le=1, description="Vehicle detections below this score are dropped.")
     skip_frames: int = Field(
-        0, ge=0, le=100, description="Process one frame, then skip this many (pilot --skip-frames).")
+        default=0, ge=0, le=100, description="Process one frame, then skip this many (pilot --skip-frames).")
     plate_on_vehicle_crops: bool = Field(
-        True,
+        default=True,
         description="Detect plates on tracked vehicle crops (fast); false: on the whole frame.")
     plate_crop_imgsz: int | None = Field(
-        320, ge=64, le=1280, multiple_of=32,
+        default=320, ge=64, le=1280, multiple_of=32,
         description="Plate detector input long side on vehicle crops (none: the model's own size).")
     vehicle_crop_margin: float = Field(
-        0.05, ge=0, le=1, description="Margin added around a vehicle box, per side.")
+        default=0.05, ge=0, le=1, description="Margin added around a vehicle box, per side.")
     min_vehicle_width_px: int = Field(
-        120, ge=1, le=10_000, description="Tracks narrower than this are not read yet.")
+        default=120, ge=1, le=10_000, description="Tracks narrower than this are not read yet.")
     plate_detect_interval_frames: int = Field(
-        2, ge=1, le=1000, description="Frames between two plate detections on the same track.")
+        default=2, ge=1, le=1000, description="Frames between two plate detections on the same track.")
     plate_miss_backoff_max_frames: int = Field(
-        16, ge=1, le=1000, description="Each plate-detector miss doubles a track's interval, up to this.")
+        default=16, ge=1, le=1000,
+        description="Each plate-detector miss doubles a track's interval, up to this.")
     max_plate_detections_per_frame: int = Field(
-        2, ge=1, le=100, description="Plate detector calls per frame (tracks waiting longest go first).")
+        default=2, ge=1, le=100,
+        description="Plate detector calls per frame (tracks waiting longest go first).")
     min_plate_score: float = Field(
-        0.3, ge=0, le=1, description="Plate detections below this score are ignored.")
+        default=0.3, ge=0, le=1, description="Plate detections below this score are ignored.")
     min_plate_width_px: int = Field(
-        24, ge=1, le=10_000, description="Plates narrower than this are not read.")
+        default=24, ge=1, le=10_000, description="Plates narrower than this are not read.")
     min_quality_gain: float = Field(
-        0.05, ge=0, le=10,
+        default=0.05, ge=0, le=10,
         description="A new shot is read only if its quality beats the best by this fraction.")
-    max_reads_per_track: int = Field(5, ge=1, le=1000, description="OCR calls per track at most.")
+    max_reads_per_track: int = Field(default=5, ge=1, le=1000, description="OCR calls per track at most.")
     stable_read_count: int = Field(
-        3, ge=1, le=1000, description="Reads agreeing on the voted text that finish a track early.")
+        default=3, ge=1, le=1000, description="Reads agreeing on the voted text that finish a track early.")
     min_read_confidence: float = Field(
-        0.5, ge=0, le=1, description="Finished reads below this confidence are dropped.")
-    min_plate_chars: int = Field(4, ge=1, le=20, description="Finished reads shorter than this are dropped.")
+        default=0.5, ge=0, le=1, description="Finished reads below this confidence are dropped.")
+    min_plate_chars: int = Field(
+        default=4, ge=1, le=20, description="Finished reads shorter than this are dropped.")
     read_queue_size: int = Field(
-        4, ge=1, le=1000, description="Queued reading tasks (plate detection, OCR); full: new ones drop.")
+        default=4, ge=1, le=1000,
+        description="Queued reading tasks (plate detection, OCR); full: new ones drop.")
     sharpness_ref: float = Field(
-        200.0, gt=0, le=1e6, description="Laplacian variance counted as fully sharp in the shot quality.")
+        default=200.0, gt=0, le=1e6,
+        description="Laplacian variance counted as fully sharp in the shot quality.")
     plate_width_ref_px: int = Field(
-        120, ge=1, le=10_000, description="Plate width counted as full size in the quality.")
+        default=120, ge=1, le=10_000, description="Plate width counted as full size in the quality.")
 
 
 class PlateRegion(StrictModel):
@@ -92,7 +100,8 @@ class PlateRegion(StrictModel):
         description="Plate layouts without separators: L letter, D digit, A either, {m,n} repeats.")
     country: str = Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2 country code.")
     bonus: float | None = Field(
-        None, ge=0, le=1, description="Score bonus of a match (default: format_bonus or other_region_bonus).")
+        default=None, ge=0, le=1,
+        description="Score bonus of a match (default: format_bonus or other_region_bonus).")
 
 
 class PlateFormatSettings(StrictModel):
@@ -105,14 +114,15 @@ class PlateFormatSettings(StrictModel):
         default_factory=lambda: ["O0", "I1", "B8", "S5", "Z2"],
         description="Character pairs OCR confuses; swapped to reach a valid layout.")
     format_bonus: float = Field(
-        0.15, ge=0, le=1, description="Score bonus of a candidate matching a region layout.")
+        default=0.15, ge=0, le=1, description="Score bonus of a candidate matching a region layout.")
     other_region_bonus: float = Field(
-        0.05, ge=0, le=1, description="Bonus of regions outside priority (when priority is set).")
-    max_substitutions: int = Field(2, ge=0, le=6, description="Confusable swaps tried per candidate at most.")
+        default=0.05, ge=0, le=1, description="Bonus of regions outside priority (when priority is set).")
+    max_substitutions: int = Field(
+        default=2, ge=0, le=6, description="Confusable swaps tried per candidate at most.")
 
 
 class OutputSettings(StrictModel):
     csv_path: Path | None = Field(
-        Path("output/reads.csv"), description="CSV log of finished reads (none: off).")
+        default=Path("output/reads.csv"), description="CSV log of finished reads (none: off).")
     crops_dir: Path | None = Field(
-        Path("output/crops"), description="Best plate crop per read as PNG (none: off).")
+        default=Path("output/crops"), description="Best plate crop per read as PNG (none: off).")

@@ -166,7 +166,7 @@ class EdgeRunner:
         path.parent.mkdir(parents=True, exist_ok=True)
         h, w = image.shape[:2]
         logger.info("camera=%s writing annotated video to %s", camera_id, path)
-        return cv2.VideoWriter(str(path), cv2.VideoWriter_fourcc(*"mp4v"), fps, (w, h))
+        return cv2.VideoWriter(str(path), cv2.VideoWriter.fourcc(*"mp4v"), fps, (w, h))
 
     def _log_stats(self, runs: list[_CameraRun], worker: ReadWorker | None) -> None:
         for r in runs:
