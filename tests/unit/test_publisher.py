@@ -138,3 +138,15 @@ def test_events_kept_as_json_while_the_registry_is_down_are_encoded_later(tmp_pa
     row = outbox.fetch_after(0, 1)[0]
     assert RecordSerde("plate_event", use_avro=False).deserialize(row.value, "t")["event_id"] == row.event_id
     svc.close(0.2)
+
+
+@pytest.mark.parametrize(("policy", "stored", "refused"), [("drop_oldest", 4, 0), ("refuse_new", 0, 4)])
+def test_full_outbox_policy_is_counted(tmp_path: Path, policy: str, stored: int, refused: int) -> None:
+    metrics = EdgeMetrics()
+    outbox = SqliteOutbox(tmp_path / "o.sqlite3", max_events=100, full_policy=policy)
+    svc = DeliveryService(outbox, JsonEncoder(), metrics=metrics)
+    svc.submit([envelope() for _ in range(100)])
+    result = svc.submit([envelope() for _ in range(4)])
+    assert (result.stored, result.refused) == (stored, refused)
+    assert metrics.outbox_dropped.labels(policy)._value.get() == 4 and outbox.depth == 100
+    svc.close(0)

@@ -118,11 +118,14 @@ class DeliveryService:
     def submit(self, envelopes: Sequence[Envelope]) -> SubmitResult:
         rows, invalid = self._encode_all(envelopes)
         with self._lock:  # stored and produced atomically, so the drain never sends them a second time
+            dropped = self.outbox.dropped
             try:
                 stored = self.outbox.add(rows)
             except OutboxFullError:
                 self.metrics.outbox_dropped.labels("refuse_new").inc(len(rows))
                 return SubmitResult(0, invalid, len(rows))
+            if self.outbox.dropped > dropped:
+                self.metrics.outbox_dropped.labels("drop_oldest").inc(self.outbox.dropped - dropped)
             if self._producer is not None and stored:
                 self._produce_live(stored)
         return SubmitResult(len(stored), invalid)
