@@ -112,3 +112,17 @@ def test_cors_only_for_configured_origins(client: TestClient) -> None:
 def test_no_cors_by_default() -> None:
     app = create_app(CoreConfig())
     assert not any(m.cls.__name__ == "CORSMiddleware" for m in app.user_middleware)
+
+
+def test_compose_query_api_service() -> None:
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[2]
+    svc = yaml.safe_load((root / "docker-compose.yml").read_text())["services"]["query-api"]
+    assert svc["command"] == ["alpr-api"] and "8000:8000" in svc["ports"]
+    assert "/health" in " ".join(svc["healthcheck"]["test"])
+    env = svc["environment"]
+    assert env["ALPR_API__RETENTION__DAYS"] == env["ALPR_SEARCH_INDEX__RETENTION_DAYS"]
+    assert "*" not in str(env["ALPR_API__CORS_ORIGINS"])
