@@ -43,7 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="read files without pacing or frame drops (benchmarks)")
     p.add_argument("--save-video", type=Path, metavar="PATH", help="write the annotated video here (.mp4)")
     p.add_argument("--max-frames", type=_count, metavar="N", help="stop each camera after N frames")
-    p.add_argument("--output", type=Path, metavar="CSV", help="CSV log of reads (output.csv_path)")
+    p.add_argument("--output", type=Path, metavar="CSV",
+                   help="CSV log of reads (output.csv_path); crops go to a crops/ folder beside it")
     return p
 
 
@@ -68,6 +69,8 @@ def apply_overrides(cfg: EdgeConfig, args: argparse.Namespace) -> EdgeConfig:
         cfg.sources.as_fast_as_possible = True
     if args.output:
         cfg.output.csv_path = args.output
+        if cfg.output.crops_dir is not None:
+            cfg.output.crops_dir = args.output.parent / "crops"
     return cfg
 
 

@@ -241,7 +241,7 @@ class TrackReader:
                 first_seen_s=reading.first_seen_s, last_seen_s=reading.last_seen_s,
                 frame_number=reading.best_frame_number, read_count=read_count,
                 quality_score=round(reading.best_quality, 4), region=region,
-                matches_format=region is not None,
+                matches_format=(region is not None) if text else None,
                 vehicle_bbox=reading.vehicle_bbox, vehicle_type=reading.vehicle_label,
                 plate_crop=reading.best_crop, vehicle_crop=reading.best_vehicle_crop)
 

@@ -39,6 +39,7 @@ class CameraThread(threading.Thread):
         self.stats = CameraStats(camera_id, self.settings.stats_window_s)
         self._stop_event = threading.Event()
         self._frame_number = 0
+        self._last_handed_s = 0.0
 
     def stop(self) -> None:
         self._stop_event.set()
@@ -116,9 +117,9 @@ class CameraThread(threading.Thread):
 
     def _too_soon(self, fps: float) -> bool:
         now = time.monotonic()
-        if now - getattr(self, "_last_handed", 0.0) < 1.0 / fps:
+        if now - self._last_handed_s < 1.0 / fps:
             return True
-        self._last_handed = now
+        self._last_handed_s = now
         return False
 
     def _hand_over(self, image: np.ndarray) -> None:
