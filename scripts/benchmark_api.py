@@ -248,7 +248,7 @@ def bench(
     return statistics.median(rps_all), statistics.median(p95_all)
 
 
-def main() -> int:
+def parse_args() -> argparse.Namespace:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--events", type=int, default=1_000_000)
     ap.add_argument("--plates", type=int, default=200_000, help="distinct plates among the events")
@@ -263,7 +263,11 @@ def main() -> int:
     ap.add_argument("--connections", type=int, default=8, help="wrk connections")
     ap.add_argument("--recent-limit", type=int, default=20)
     ap.add_argument("--api-log", default=str(Path(tempfile.gettempdir()) / "alpr_api_bench.log"))
-    args = ap.parse_args()
+    return ap.parse_args()
+
+
+def main() -> int:
+    args = parse_args()
     if shutil.which("wrk") is None:
         raise SystemExit("wrk not found: apt-get install wrk")
     ensure_database(args)
