@@ -35,6 +35,7 @@ DLQ_HEADERS = (
     H_FAILED_AT,
 )
 MAX_MESSAGE_CHARS = 2000
+LOGGED_PER_BATCH = 10  # one line per dead letter up to this many per batch, then a summary line
 
 
 @dataclass(frozen=True)
@@ -88,21 +89,28 @@ class DlqPublisher:
             if err is not None:
                 errors.append(str(err))
 
-        for letter in letters:
+        for i, letter in enumerate(letters):
             rec = letter.record
-            logger.warning(
-                "dead letter %s -> %s: %s: %s",
-                rec.coordinates,
-                self.topic,
-                letter.error_type,
-                letter.message[:300],
-            )
+            if i < LOGGED_PER_BATCH:
+                logger.warning(
+                    "dead letter %s -> %s: %s: %s",
+                    rec.coordinates,
+                    self.topic,
+                    letter.error_type,
+                    letter.message[:300],
+                )
             self._producer.produce(
                 self.topic,
                 value=rec.raw,
                 key=rec.key,
                 headers=dlq_headers(letter, self._group_id),
                 on_delivery=on_delivery,
+            )
+        if len(letters) > LOGGED_PER_BATCH:
+            logger.warning(
+                "... and %d more dead letter(s) in this batch -> %s",
+                len(letters) - LOGGED_PER_BATCH,
+                self.topic,
             )
         remaining = self._producer.flush(self._timeout_s)
         if remaining or errors:
