@@ -19,6 +19,7 @@ import contextlib
 import io
 import json
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -196,6 +197,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))  # run the cleanup (and stop the consumer)
     run = uuid.uuid4().hex[:8]
     topic, camera, prefix = f"bench.plates.{run}", f"bench-{run}", f"alpr-bench-{run}"
     admin = AdminClient({"bootstrap.servers": args.bootstrap})
