@@ -50,8 +50,10 @@ QUERY_PARAMS: dict[str, list[str]] = {
     "/events/00000000-0000-0000-0000-000000000000/image": ["kind", "redirect"],
     "/alerts": ["plate", "camera_id", "since", "limit", "offset"],
     "/watchlists": ["list_name", "active_only", "limit", "offset"],
+    "/dlq": ["pending_only", "limit", "offset"],
 }
 PATH_TEMPLATES = ["/events/{}", "/events/plate/{}", "/events/camera/{}", "/events/{}/image", "/watchlists/{}"]
+POST_TEMPLATES = ["/dlq/{}/replay"]
 QUERY_FIELDS = [
     "plates",
     "plate_prefix",
@@ -109,6 +111,7 @@ def protected_operations(url: str) -> list[tuple[str, str]]:
                     .replace("{plate_text}", "AB123")
                     .replace("{camera_id}", "cam-1")
                     .replace("{entry_id}", "1")
+                    .replace("{dlq_id}", "1")
                 )
                 ops.append((method.upper(), concrete))
     return ops
@@ -140,6 +143,8 @@ def test_viewer_cannot_use_admin_routes(env: dict[str, Any]) -> None:
             ("POST", "/watchlists", {"plate_pattern": "AB123"}),
             ("PATCH", "/watchlists/1", {"reason": "x"}),
             ("DELETE", "/watchlists/1", None),
+            ("GET", "/dlq", None),
+            ("POST", "/dlq/1/replay", None),
         ):
             resp = client.request(method, path, json=body)
             assert resp.status_code == 403, (method, resp.text)
@@ -160,6 +165,10 @@ def test_injection_strings_in_every_parameter_are_rejected(env: dict[str, Any]) 
             for template in PATH_TEMPLATES:
                 # A '/' splits the path (no route: 404), so path values are tested without it.
                 resp = client.get(template.format(quote(value.replace("/", ""), safe="")))
+                assert resp.status_code == 422, (template, value, resp.text[:200])
+                checked += 1
+            for template in POST_TEMPLATES:
+                resp = client.post(template.format(quote(value.replace("/", ""), safe="")))
                 assert resp.status_code == 422, (template, value, resp.text[:200])
                 checked += 1
             for name in QUERY_FIELDS:

@@ -96,3 +96,49 @@ def test_events_flow_from_kafka_through_the_consumers_to_the_api() -> None:
                 f"/_plugins/_ism/policies/{prefix}-retention",
             ):
                 httpx.delete("http://127.0.0.1:9200" + path, timeout=30)
+
+
+def test_dlq_list_and_replay_to_the_original_topic() -> None:
+    import psycopg
+    from alpr_core.runtime.dlq import DLQ_HEADERS
+
+    from tests.integration.api_server import dsn
+    from tests.integration.test_consumers_support import read_all
+
+    require((9092, "Kafka"), (5432, "PostgreSQL"))
+    dbname = ensure_test_db()
+    run = uuid.uuid4().hex[:8]
+    topic = unique("test.apireplay")
+    payload = f"payload-{run}".encode()
+    _, admin = create_key(dbname, "admin", f"apitest-dlq-admin-{run}")
+    _, viewer = create_key(dbname, "viewer", f"apitest-dlq-viewer-{run}")
+    server = ApiServer(dbname)
+    with topics((topic, 1)), psycopg.connect(dsn(dbname), autocommit=True) as conn:
+        row = conn.execute(
+            'INSERT INTO dlq_messages (original_topic, "partition", "offset", error_type, headers, '
+            "message_key, payload) VALUES (%s, 0, 7, 'ValidationError', %s::jsonb, %s, %s) RETURNING id",
+            (topic, f'{{"{DLQ_HEADERS[0]}": "x", "trace": "t-{run}"}}', b"cam-9", payload),
+        ).fetchone()
+        assert row is not None
+        dlq_id = row[0]
+        server.start()
+        try:
+            with httpx.Client(base_url=server.url, timeout=60) as client:
+                assert client.get("/dlq", headers={"X-API-Key": viewer}).status_code == 403
+                assert client.post(f"/dlq/{dlq_id}/replay", headers={"X-API-Key": viewer}).status_code == 403
+                listed = client.get(
+                    "/dlq", params={"pending_only": True, "limit": 1000}, headers={"X-API-Key": admin}
+                ).json()
+                assert dlq_id in {item["id"] for item in listed["items"]}
+                done = client.post(f"/dlq/{dlq_id}/replay", headers={"X-API-Key": admin})
+                assert done.status_code == 200, done.text
+                assert done.json()["replay_count"] == 1 and done.json()["replayed_at"]
+                assert client.post("/dlq/999999999/replay", headers={"X-API-Key": admin}).status_code == 404
+            messages = read_all(topic, 1)
+            assert len(messages) == 1 and messages[0].value() == payload and messages[0].key() == b"cam-9"
+            headers = dict(messages[0].headers())
+            assert headers["dlq.replayed.from.id"] == str(dlq_id).encode()
+            assert headers["trace"] == f"t-{run}".encode() and DLQ_HEADERS[0] not in headers
+        finally:
+            server.stop()
+            conn.execute("DELETE FROM dlq_messages WHERE id = %s", (dlq_id,))

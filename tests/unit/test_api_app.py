@@ -27,6 +27,8 @@ ENDPOINTS = {
     "/alerts",
     "/watchlists",
     "/watchlists/{entry_id}",
+    "/dlq",
+    "/dlq/{dlq_id}/replay",
 }
 OPEN = {"/", "/health", "/metrics"}
 

@@ -21,6 +21,7 @@ from .context import ApiContext
 from .db import make_pool
 from .errors import install_error_handlers
 from .fastlane import FastLane
+from .routes_dlq import router as dlq_router
 from .routes_events import router as events_router
 from .routes_search import router as search_router
 from .routes_system import router as system_router
@@ -136,6 +137,6 @@ def create_app(cfg: CoreConfig | None = None) -> FastAPI:
             allow_headers=["X-API-Key", "X-Reason", "Content-Type"],
         )
     app.add_middleware(MetricsMiddleware)
-    for router in (system_router, events_router, search_router, watch_router):
+    for router in (system_router, events_router, search_router, watch_router, dlq_router):
         app.include_router(router)
     return app
