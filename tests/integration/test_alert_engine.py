@@ -403,3 +403,28 @@ def test_alert_rows_are_idempotent_on_event_and_rule(stack: Stack) -> None:
         assert published == [1] and len(stack.alerts(first.event_id)) == 1
     finally:
         store.close()
+
+
+def test_cooldowns_survive_a_restart_through_the_alerts_table(stack: Stack) -> None:
+    from alpr_core.alerting.history import AlertStore
+    from alpr_core.alerting.ratelimit import Cooldowns
+    from alpr_core.alerting.service import seed_cooldowns
+
+    rule = f"stolen-{stack.tag}"
+
+    def alerted() -> bool:  # by this event, or by the first test's ABC1Z3 (same entry, in cooldown)
+        with psycopg.connect(stack.pg_dsn) as conn:
+            sql = "SELECT count(*) FROM alerts WHERE rule_name = %s AND explanation->>'entry' = 'ABC123'"
+            row = conn.execute(sql, (rule,)).fetchone()
+        return bool(row and row[0])
+
+    stack.send("ABC12Z")  # ABC123 with a Z/2 confusion
+    assert _wait(alerted, 30)
+    store = AlertStore(stack.pg_dsn)
+    try:
+        restarted = Cooldowns()
+        seed_cooldowns(restarted, store, stack.cfg)
+    finally:
+        store.close()
+    assert not restarted.allow((rule, "ABC123"), 60)  # alerted less than 60 s before the "restart"
+    assert restarted.allow((rule, "ZZZ999"), 60)
