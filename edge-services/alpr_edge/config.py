@@ -42,10 +42,12 @@ class CameraSettings(StrictModel):
 
 
 class ModelSettings(StrictModel):
-    vehicle_model: str = Field("yolo11n_coco_int8_320.onnx", description="Vehicle detector file name (models/manifest.yaml).")
-    plate_model: str = Field("platedet_yolov8s-seg_plate_640_fp16.onnx", description="Plate detector file name.")
+    vehicle_model: str = Field("yolo11n_coco_int8_320.onnx",
+                               description="Vehicle detector file name (models/manifest.yaml).")
+    plate_model: str = Field("platedet_yolov8s-seg_plate_640_fp16.onnx", description="Plate detector file.")
     ocr_model: str = Field("cct_xs_v1_global.onnx", description="Plate OCR model file name.")
-    ocr_config: str = Field("cct_xs_v1_global_plate_config.yaml", description="Plate OCR model config (fast-plate-ocr).")
+    ocr_config: str = Field("cct_xs_v1_global_plate_config.yaml",
+                            description="Plate OCR model config (fast-plate-ocr).")
     verify_sha256: bool = Field(True, description="Check model files against the manifest's sha256.")
 
 
@@ -60,6 +62,12 @@ class DetectorSettings(StrictModel):
     vehicle_classes: list[int] = Field([2, 3, 5, 7], min_length=1, max_length=80,
                                        description="COCO class ids kept (car, motorcycle, bus, truck).")
     plates_in_vehicles: bool = Field(False, description="Run the plate detector on vehicle crops only.")
+    plate_imgsz: int | None = Field(320, ge=64, le=2048, multiple_of=32,
+                                    description="Still images: plate detector input long side, first pass.")
+    plate_fallback_imgsz: int | None = Field(640, ge=64, le=2048, multiple_of=32,
+                                             description="Second-pass long side (first found no plate).")
+    escalate_below: float = Field(0.4, ge=0.0, le=1.0,
+                                  description="Run the second pass when the best first-pass score is lower.")
     min_plate_vehicle_overlap: float = Field(0.5, ge=0.0, le=1.0,
                                              description="Share of a plate box inside a vehicle to match it.")
     intra_op_threads: int = Field(2, ge=0, le=256, description="ONNX Runtime intra-op threads (0 = default).")
@@ -70,11 +78,14 @@ class OcrSettings(StrictModel):
 
     backend: Literal["fast_plate", "paddle", "rapidocr"] = Field("fast_plate", description="Recogniser.")
     top_n: int = Field(10, ge=1, le=100, description="Candidates kept per plate.")
-    margin: float = Field(0.05, ge=0.0, le=1.0, description="Margin around a plate box, fraction of its size.")
+    margin: float = Field(0.1, ge=0.0, le=1.0, description="Margin left/right, share of the plate width.")
+    margin_y: float | None = Field(None, ge=0.0, le=1.0,
+                                   description="Margin above/below, share of its height (default: margin).")
     clahe: bool = Field(False, description="Contrast-limited histogram equalisation of the crop.")
-    deskew: bool = Field(False, description="Rotate the crop upright using the seg mask (or edges).")
-    multi_crop: int = Field(1, ge=1, le=16, description="Test-time crops per plate, probabilities averaged.")
-    region: str | None = Field(None, max_length=16, description="Plate format prior (us, br, eu) or auto.")
+    deskew: bool = Field(True, description="Rotate the crop level using the seg mask's rectangle.")
+    multi_crop: int = Field(5, ge=1, le=16, description="Test-time crops per plate, probabilities averaged.")
+    multi_crop_spread: float = Field(0.08, ge=0.0, le=0.5, description="Margin range (+/-) of multi-crops.")
+    region: Literal["auto", "br", "us", "none"] = Field("auto", description="Format prior (ocr/formats.py).")
     min_confidence: float = Field(0.0, ge=0.0, le=1.0, description="Reads below this confidence are dropped.")
     max_plates: int = Field(5, ge=1, le=100, description="Plates read per image (the most plate-like first).")
 

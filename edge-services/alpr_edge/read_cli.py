@@ -103,7 +103,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.top_n is not None:
         cfg.ocr.top_n = args.top_n
     if args.region is not None:
-        cfg.ocr.region = args.region
+        cfg.ocr.region = args.region  # validated by pydantic (auto, br, us, none)
     try:
         reader = PlateReader.from_config(cfg)
     except (ModelError, RuntimeError) as exc:

@@ -6,20 +6,23 @@ Public API (alpr-read, the accuracy benchmark and the video pipeline)::
     reads = reader.read(bgr_image)               # list[StillRead], most plate-like first
     ocr = reader.read_plate(bgr_image, det)      # OcrResult for one plate Detection of that image
 
-The video pipeline can call :meth:`PlateReader.read` on a vehicle crop, or detect plates itself and call
-:meth:`PlateReader.read_plate` for the best shot of a track.
+Detection is two-pass: the plate detector first runs at a small input (``detector.plate_imgsz``); only
+when it finds nothing scoring ``detector.escalate_below`` or more does it run again at
+``detector.plate_fallback_imgsz`` (small or distant plates). The video pipeline can call :meth:`read`
+on a vehicle crop, or detect plates itself and call :meth:`read_plate` for the best shot of a track.
 """
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from .config import EdgeConfig, OcrSettings
 from .detectors import Detector, build_plate_detector, build_vehicle_detector, match_plates_to_vehicles
 from .ocr import PlateRecognizer, build_recognizer
+from .ocr.formats import apply_region
 from .ocr.preprocess import plate_crops
 from .types import BBox, Detection, OcrResult, PlateCandidate
 
@@ -42,11 +45,14 @@ class StillRead:
 
 
 class PlateReader:
-    """Plate detector + recogniser with the crop strategy of :class:`OcrSettings`."""
+    """Plate detector(s) + recogniser with the crop strategy of :class:`OcrSettings`."""
 
     def __init__(self, plate_detector: Detector, recognizer: PlateRecognizer, settings: OcrSettings,
-                 vehicle_detector: Detector | None = None, min_plate_vehicle_overlap: float = 0.5):
+                 vehicle_detector: Detector | None = None, min_plate_vehicle_overlap: float = 0.5,
+                 fallback_detector: Detector | None = None, escalate_below: float = 0.4):
         self.plates = plate_detector
+        self.fallback = fallback_detector
+        self.escalate_below = escalate_below
         self.recognizer = recognizer
         self.settings = settings
         self.vehicles = vehicle_detector
@@ -54,36 +60,60 @@ class PlateReader:
 
     @classmethod
     def from_config(cls, cfg: EdgeConfig, with_vehicles: bool | None = None) -> PlateReader:
-        use_vehicles = cfg.detector.plates_in_vehicles if with_vehicles is None else with_vehicles
+        det = cfg.detector
+        use_vehicles = det.plates_in_vehicles if with_vehicles is None else with_vehicles
         vehicles = build_vehicle_detector(cfg) if use_vehicles else None
-        return cls(build_plate_detector(cfg), build_recognizer(cfg), cfg.ocr, vehicles,
-                   cfg.detector.min_plate_vehicle_overlap)
+        first = build_plate_detector(cfg, det.plate_imgsz)
+        fallback = None
+        if det.plate_fallback_imgsz and det.plate_fallback_imgsz != det.plate_imgsz:
+            fallback = build_plate_detector(cfg, det.plate_fallback_imgsz)
+        return cls(first, build_recognizer(cfg), cfg.ocr, vehicles, det.min_plate_vehicle_overlap,
+                   fallback, det.escalate_below)
 
     def read_plate(self, image: np.ndarray, det: Detection) -> OcrResult:
-        """OCR of one detected plate: preprocessed crop(s), probabilities averaged when the backend allows."""
+        """OCR of one detected plate of ``image``.
+
+        The crop(s) come from :func:`plate_crops`; with a slot-probability backend (fast-plate-ocr) the
+        tables of the crops are averaged (test-time voting) and the region prior is applied before decoding.
+        """
         crops = plate_crops(image, det, self.settings)
         if not crops:
             return OcrResult(text="", confidence=0.0)
         probabilities = getattr(self.recognizer, "probabilities", None)
-        if probabilities is None or len(crops) == 1:
+        if probabilities is None:
             return self.recognizer.read(crops[0])
+        rec = self.recognizer
         probs = probabilities(crops).mean(axis=0)
-        return self.recognizer.decode(probs)  # type: ignore[attr-defined]
+        table = apply_region(probs, self.settings.region, rec.cfg.alphabet, rec.cfg.pad_char)  # type: ignore
+        return replace(rec.decode(table.probs), region=table.region)  # type: ignore[attr-defined]
+
+    def detect_plates(self, image: np.ndarray) -> list[Detection]:
+        """Plate boxes, best first: the small first pass, the larger second pass when it finds too little."""
+        dets = self.plates.detect(image)
+        if self.fallback is not None and max((d.score for d in dets), default=0.0) < self.escalate_below:
+            logger.debug("no plate scoring %.2f at the first pass; second pass", self.escalate_below)
+            dets = self.fallback.detect(image) or dets
+        return sorted(dets, key=lambda d: -d.score)[: self.settings.max_plates]
 
     def read(self, image: np.ndarray) -> list[StillRead]:
         """All plates of ``image`` (BGR uint8), most plate-like first, at most ``ocr.max_plates``."""
-        dets = sorted(self.plates.detect(image), key=lambda d: -d.score)[: self.settings.max_plates]
+        dets = self.detect_plates(image)
         vehicles = self.vehicles.detect(image) if self.vehicles is not None and dets else []
-        matches = match_plates_to_vehicles(dets, vehicles, self.min_overlap)
         reads: list[StillRead] = []
-        for match in matches:
+        for match in match_plates_to_vehicles(dets, vehicles, self.min_overlap):
             ocr = self.read_plate(image, match.plate)
             if not ocr.text or ocr.confidence < self.settings.min_confidence:
                 continue
             veh = match.vehicle
             reads.append(StillRead(text=ocr.text, confidence=ocr.confidence, bbox=match.plate.xyxy,
                                    candidates=ocr.candidates, char_confidences=ocr.char_confidences,
-                                   region=self.settings.region, detection_score=match.plate.score,
+                                   region=ocr.region, detection_score=match.plate.score,
                                    vehicle_bbox=veh.xyxy if veh else None,
                                    vehicle_type=veh.label if veh else None))
-        return reads
+        return sorted(reads, key=plate_likeness, reverse=True)
+
+
+def plate_likeness(read: StillRead) -> float:
+    """Ranking of reads in an image: detector score times the mean character confidence."""
+    chars = float(np.mean(read.char_confidences)) if read.char_confidences else read.confidence
+    return read.detection_score * chars

@@ -43,6 +43,7 @@ class OcrResult:
     confidence: float
     char_confidences: tuple[float, ...] = ()
     candidates: tuple[PlateCandidate, ...] = ()
+    region: str | None = None  # format prior the text was read with (us, br), None without one
 
 
 @dataclass(frozen=True)

@@ -155,7 +155,7 @@ def masks_in_boxes(coefs: np.ndarray, protos: np.ndarray, net_boxes: np.ndarray,
         gx1, gy1 = x1 / sx, y1 / sy  # network pixels of the patch corner
         scale = 1.0 / (lb.scale * sx)  # original px per proto cell
         warped = cv2.warpAffine(logits, _proto_to_box(scale, gx1, gy1, lb, ob), (ow, oh),
-                                flags=cv2.INTER_LINEAR, borderValue=-50.0)
+                                flags=cv2.INTER_LINEAR, borderMode=cv2.BORDER_REPLICATE)
         out.append(warped > 0.0)
     return out
 

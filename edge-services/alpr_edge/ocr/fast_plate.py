@@ -41,7 +41,8 @@ class PlateModelConfig:
 class FastPlateRecognizer:
     """Runs a fast-plate-ocr ONNX model; :meth:`probabilities` exposes the slot table for voting."""
 
-    def __init__(self, model: Path, config: Path, *, top_n: int = 10, session=None):
+    def __init__(self, model: Path, config: Path, *, top_n: int = 10, session=None,
+                 area_downscale: bool = False):
         from ..detectors.base import make_session
 
         self.cfg = PlateModelConfig.load(config)
@@ -49,14 +50,18 @@ class FastPlateRecognizer:
         self.input_name = self.session.get_inputs()[0].name
         self.top_n = top_n
         self.interp = _INTERP.get(self.cfg.interpolation, cv2.INTER_LINEAR)
+        self.area_downscale = area_downscale
 
     def prepare(self, crop: np.ndarray) -> np.ndarray:
         """BGR crop -> model input image (HxWx3 RGB or HxWx1 gray, uint8)."""
         size = (self.cfg.img_width, self.cfg.img_height)
+        interp = self.interp
+        if self.area_downscale and crop.shape[1] > 2 * size[0]:
+            interp = cv2.INTER_AREA  # large crops: average instead of aliasing
         if self.cfg.image_color_mode == "grayscale":
             gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY) if crop.ndim == 3 else crop
-            return cv2.resize(gray, size, interpolation=self.interp)[..., None]
-        return cv2.cvtColor(cv2.resize(crop, size, interpolation=self.interp), cv2.COLOR_BGR2RGB)
+            return cv2.resize(gray, size, interpolation=interp)[..., None]
+        return cv2.cvtColor(cv2.resize(crop, size, interpolation=interp), cv2.COLOR_BGR2RGB)
 
     def probabilities(self, crops: list[np.ndarray]) -> np.ndarray:
         """``len(crops) x slots x alphabet`` probabilities for a batch of BGR crops."""

@@ -1,0 +1,65 @@
+"""models/manifest.yaml and model resolution (sha256, missing files)."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+from alpr_edge import models
+from alpr_edge.models import ModelError, load_manifest, resolve_model
+
+SHARED_FILES = {
+    "yolo11n_coco_int8_320.onnx", "yolov8n_coco_int8_640.onnx", "platedet_yolov8s-seg_plate_640_fp16.onnx",
+    "yolov8n_plate_int8_320.onnx", "cct_xs_v1_global.onnx", "cct_xs_v1_global_plate_config.yaml",
+}
+
+
+def test_manifest_lists_every_shared_model_with_sha_and_source():
+    entries = {e.file: e for e in load_manifest().values()}
+    assert set(entries) == SHARED_FILES
+    for entry in entries.values():
+        assert len(entry.sha256) == 64 and entry.source.startswith("https://") and entry.license
+
+
+@pytest.fixture()
+def model_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("ALPR_CACHE_DIR", str(tmp_path / "cache"))
+    models.file_sha256.cache_clear()
+    return tmp_path / "models"
+
+
+def test_missing_model_names_file_and_url(model_dir):
+    model_dir.mkdir()
+    with pytest.raises(ModelError) as err:
+        resolve_model("cct_xs_v1_global.onnx", model_dir)
+    assert "cct_xs_v1_global.onnx" in str(err.value)
+    assert "https://github.com/ankandrew/fast-plate-ocr" in str(err.value)
+
+
+def test_sha256_mismatch_is_an_error(model_dir):
+    model_dir.mkdir()
+    (model_dir / "cct_xs_v1_global.onnx").write_bytes(b"not a model")
+    with pytest.raises(ModelError, match="sha256"):
+        resolve_model("cct_xs_v1_global", model_dir)
+    assert resolve_model("cct_xs_v1_global", model_dir, verify=False).name == "cct_xs_v1_global.onnx"
+
+
+def test_sha256_match_and_cache(model_dir, monkeypatch):
+    model_dir.mkdir()
+    data = b"fake weights"
+    (model_dir / "w.onnx").write_bytes(data)
+    digest = hashlib.sha256(data).hexdigest()
+    entry = models.ModelEntry("w", "w.onnx", digest, "https://example.org/w", "", "", "")
+    monkeypatch.setattr(models, "load_manifest", lambda: {"w": entry, "w.onnx": entry})
+    assert resolve_model("w", model_dir) == model_dir / "w.onnx"
+    assert (Path(models._cache_file())).is_file()
+    models.file_sha256.cache_clear()
+    monkeypatch.setattr(models.hashlib, "sha256", None)  # a second resolve must come from the disk cache
+    assert resolve_model("w.onnx", model_dir) == model_dir / "w.onnx"
+
+
+def test_unknown_model_outside_manifest_resolves_unverified(model_dir):
+    model_dir.mkdir()
+    (model_dir / "custom.onnx").write_bytes(b"x")
+    assert resolve_model("custom.onnx", model_dir) == model_dir / "custom.onnx"
