@@ -149,6 +149,11 @@ def test_database_entries_expire_and_carry_their_id() -> None:
     assert _fired([rule], _event("ABC123"), db=db, now=expiry + timedelta(seconds=1)) == {}
 
 
+def test_invalid_database_regex_is_a_value_error() -> None:
+    with pytest.raises(ValueError, match="invalid regex"):
+        make_entry("AB([", "regex", list_name="db")
+
+
 def test_rules_sharing_lists_share_one_index() -> None:
     rules = [{"name": f"r{i}", "conditions": {"watchlists": ["stolen"], "match": "fuzzy"}} for i in range(5)]
     engine = compile_rules(
@@ -167,6 +172,10 @@ def test_rules_sharing_lists_share_one_index() -> None:
         ({"rules": [{"name": "a", "conditions": {"timezone": "Mars/Olympus"}}]}, "timezone"),
         ({"rules": [{"name": "a", "cooldown": 5}]}, "cooldown"),
         ({"rules": [{"name": "a", "actions": [{"channel": "pigeon"}]}]}, "channel"),
+        (
+            {"rules": [{"name": "a", "conditions": {"plates": [{"pattern": "AB([", "match": "regex"}]}}]},
+            "invalid regex",
+        ),
     ],
 )
 def test_invalid_rules_are_refused(ruleset: dict[str, Any], message: str) -> None:

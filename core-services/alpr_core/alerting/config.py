@@ -119,7 +119,10 @@ class RuleSet(StrictModel):
             for spec in rule.conditions.plates:
                 pat = spec.pattern if isinstance(spec, PatternSpec) else spec
                 if (spec.match if isinstance(spec, PatternSpec) else None) == "regex":
-                    re.compile(pat)
+                    try:
+                        re.compile(pat)
+                    except re.error as exc:
+                        raise ValueError(f"rule {rule.name}: invalid regex {pat!r}: {exc}") from None
         return rules
 
 

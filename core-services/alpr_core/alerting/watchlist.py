@@ -45,7 +45,10 @@ def make_entry(pattern: str, match: str | None = None, default: str = "exact", *
     'A*9' a glob (regex anchored at both ends); no '*' means ``default``."""
     raw = pattern.strip()
     if match == "regex":
-        re.compile(raw)
+        try:
+            re.compile(raw)
+        except re.error as exc:
+            raise ValueError(f"invalid regex {raw!r}: {exc}") from None
         return WatchEntry(pattern=raw, match_type="regex", core=raw, **meta)  # type: ignore[arg-type]
     stripped = raw.strip("*")
     if match is None and "*" in raw:

@@ -72,6 +72,8 @@ class EmailChannel:
             raise ChannelError(
                 f"email: SMTP {exc.smtp_code}: {exc.smtp_error!r}", retryable=exc.smtp_code < 500
             ) from exc
+        except smtplib.SMTPNotSupportedError as exc:  # e.g. no STARTTLS: retrying will not help
+            raise ChannelError(f"email: {exc}", retryable=False) from exc
         except (smtplib.SMTPException, OSError) as exc:
             raise ChannelError(f"email: {type(exc).__name__}: {exc}", retryable=True) from exc
         if refused:
