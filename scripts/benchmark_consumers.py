@@ -19,6 +19,7 @@ import contextlib
 import io
 import json
 import os
+import resource
 import signal
 import socket
 import subprocess
@@ -117,6 +118,11 @@ def free_port() -> int:
         return int(sock.getsockname()[1])
 
 
+def _children_cpu_s() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def committed_total(args: argparse.Namespace, group: str, topic: str, partitions: int) -> int:
     probe = Consumer({"bootstrap.servers": args.bootstrap, "group.id": group, "enable.auto.commit": False})
     try:
@@ -146,6 +152,7 @@ def run_consumer(args: argparse.Namespace, kind: str, topic: str, extra_env: dic
     }
     say(f"{kind}: starting alpr-{kind}-consumer ({', '.join(f'{k}={v}' for k, v in extra_env.items())})")
     started = time.monotonic()
+    cpu_before = _children_cpu_s()
     proc = subprocess.Popen([str(BIN / f"alpr-{kind}-consumer")], env=env, cwd=ROOT)
     try:
         done, last_report = 0, started
@@ -161,6 +168,11 @@ def run_consumer(args: argparse.Namespace, kind: str, topic: str, extra_env: dic
     finally:
         proc.terminate()
         proc.wait(60)
+    cpu = _children_cpu_s() - cpu_before
+    say(
+        f"{kind}: consumer process CPU {cpu:.1f}s user+sys (start-up and shutdown included) "
+        f"= {args.events / max(cpu, 1e-9):,.0f} events per CPU-second; load average {os.getloadavg()[0]:.1f}"
+    )
     say(
         f"{kind}: caught up: {args.events:,} events in {elapsed:.2f}s from process start "
         f"= {args.events / elapsed:,.0f}/s"
