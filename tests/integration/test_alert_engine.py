@@ -428,3 +428,33 @@ def test_cooldowns_survive_a_restart_through_the_alerts_table(stack: Stack) -> N
         store.close()
     assert not restarted.allow((rule, "ABC123"), 60)  # alerted less than 60 s before the "restart"
     assert restarted.allow((rule, "ZZZ999"), 60)
+
+
+def test_rules_file_changes_apply_to_the_running_engine(stack: Stack, tmp_path: Path) -> None:
+    from alpr_core.alerting.channels import WebhookChannel
+    from alpr_core.alerting.config import WebhookSettings
+
+    from tests.integration.test_alert_channels import Letters
+
+    rules = tmp_path / "alert_rules.yaml"
+    rules.write_text("alerting:\n  rules: []\n")
+    cfg = stack.cfg.model_copy(deep=True)
+    cfg.alerting = AlertingSettings.model_validate({"reload_interval_s": 0.1, "db_watchlists": False})
+    with HttpReceiver() as rx:
+        channels: Any = {"webhook": WebhookChannel(WebhookSettings(url=rx.url))}
+        engine = build_engine(
+            cfg, rules, use_db=False, registry=CollectorRegistry(), channels=channels, dead_letters=Letters()
+        )
+        try:
+            assert engine.processor.process([plate_event("RLD001")]) == []
+            rules.write_text(
+                f"alerting:\n  rules:\n    - name: reload-{stack.tag}\n"
+                "      conditions: {plates: ['RLD*']}\n      actions: [{channel: webhook}]\n"
+            )
+            time.sleep(0.3)
+            raised = engine.processor.process([plate_event("RLD001")])
+            assert [a.rule_name for a in raised] == [f"reload-{stack.tag}"]
+            assert raised[0].explanation.match_type == "prefix"
+            assert rx.wait_for(1, 10)
+        finally:
+            engine.sink.close()
