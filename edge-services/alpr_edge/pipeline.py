@@ -15,7 +15,6 @@ from __future__ import annotations
 import logging
 import statistics
 import time
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 from .config import EdgeConfig
@@ -130,7 +129,3 @@ def build_camera_pipeline(camera_id: str, cfg: EdgeConfig, models: Models, worke
     reader = TrackReader(camera_id, models.plates, models.ocr, cfg.pipeline, formats, worker=worker)
     tracker = build_tracker(cfg.tracking, camera_id=camera_id)
     return CameraPipeline(camera_id, models.vehicles, reader, tracker, cfg.pipeline, timings)
-
-
-def summarize_tracks(tracks: Sequence[Track]) -> str:
-    return ", ".join(f"{t.track_id}:{t.label}" for t in tracks)

@@ -16,6 +16,7 @@ from alpr_edge.pipeline_config import PipelineSettings, PlateFormatSettings
 from alpr_edge.pipeline_runner import EdgeRunner, RunOptions
 from alpr_edge.reading.plate_formats import PlateFormats
 from alpr_edge.reading.track_reader import TrackReader
+from alpr_edge.reading.track_state import direction_of
 from alpr_edge.reading.worker import CropOcr, ReadWorker
 from alpr_edge.sinks import CsvSink, FanOutSink
 from alpr_edge.trackers import ByteTracker
@@ -320,3 +321,18 @@ def test_vehicle_type_is_the_most_frequent_label() -> None:
     pipe = CameraPipeline("cam", Flicker(12), reader, ByteTracker(), settings)
     reads = [r for frame in frames(50) for r in pipe.process(frame).reads] + pipe.flush()
     assert [r.vehicle_type for r in reads] == ["car"]
+
+
+@pytest.mark.parametrize(("first", "last", "direction"), [
+    ((100, 100, 200, 200), (100, 160, 220, 280), "approaching"),
+    ((100, 300, 250, 450), (120, 100, 200, 180), "receding"),
+    ((100, 100, 200, 200), (102, 101, 202, 201), None),
+    (None, (0, 0, 1, 1), None),
+])
+def test_direction_of(first, last, direction) -> None:
+    assert direction_of(first, last) == direction
+
+
+def test_read_carries_direction() -> None:
+    reads, _, _ = run_pipeline(["ABC1234"], PipelineSettings(plate_detect_interval_frames=1), 20, 60)
+    assert reads[0].direction == "approaching"  # the fake car grows and moves down

@@ -24,7 +24,7 @@ from ..trackers.base import Track, TrackerResult
 from ..types import BBox, Detection, Frame, OcrResult, PlateRead
 from .plate_formats import PlateFormats
 from .quality import shot_quality
-from .track_state import TrackReading
+from .track_state import TrackReading, direction_of
 from .voting import vote
 from .worker import PlateOcr, ReadWorker
 
@@ -79,6 +79,7 @@ class TrackReader:
                                                                   frame.frame_number)
         reading.last_seen_s, reading.last_frame = frame.timestamp_s, frame.frame_number
         reading.vehicle_bbox = track.xyxy
+        reading.first_vehicle_bbox = reading.first_vehicle_bbox or track.xyxy
         reading.label_counts[track.label] = reading.label_counts.get(track.label, 0) + 1
         reading.vehicle_label = max(reading.label_counts, key=reading.label_counts.__getitem__)
 
@@ -243,6 +244,7 @@ class TrackReader:
                 quality_score=round(reading.best_quality, 4), region=region,
                 matches_format=(region is not None) if text else None,
                 vehicle_bbox=reading.vehicle_bbox, vehicle_type=reading.vehicle_label,
+                direction=direction_of(reading.first_vehicle_bbox, reading.vehicle_bbox),
                 plate_crop=reading.best_crop, vehicle_crop=reading.best_vehicle_crop)
 
 

@@ -18,6 +18,7 @@ class TrackReading:
     last_seen_s: float = 0.0
     last_frame: int = 0
     vehicle_bbox: BBox | None = None
+    first_vehicle_bbox: BBox | None = None
     vehicle_label: str | None = None  # most frequent detector label over the track (labels flicker)
     label_counts: dict[str, int] = field(default_factory=dict)
     last_plate_frame: int = -10**9  # last frame the plate detector ran on this track
@@ -38,3 +39,19 @@ class TrackReading:
     def snapshot_reads(self) -> list[OcrResult]:
         with self.lock:
             return list(self.reads)
+
+
+def direction_of(first: BBox | None, last: BBox | None, min_shift: float = 0.25) -> str | None:
+    """``approaching`` (moving down the image or growing), ``receding``, or None when it barely moved.
+
+    The shift is measured in box heights, so it does not depend on the resolution.
+    """
+    if first is None or last is None:
+        return None
+    h0, h1 = first[3] - first[1], last[3] - last[1]
+    dy = ((last[1] + last[3]) - (first[1] + first[3])) / 2 / max(h0, 1e-6)
+    growth = h1 / max(h0, 1e-6) - 1.0
+    score = dy + growth
+    if abs(score) < min_shift:
+        return None
+    return "approaching" if score > 0 else "receding"
