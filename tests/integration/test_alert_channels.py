@@ -274,3 +274,29 @@ def test_email_attaches_the_crop_from_minio(
         minio_client.remove_object(bucket, key)
     parts = {p.get_content_type(): p for p in box.messages[0][0].walk()}
     assert parts["image/jpeg"].get_payload(decode=True) == CROP
+
+
+def test_sms_retry_does_not_text_a_recipient_twice() -> None:
+    sid = "AC" + "2" * 32
+    with HttpReceiver(statuses=[201, 503, 201]) as rx:
+        settings = SmsSettings(
+            api_base=rx.url,
+            account_sid=sid,
+            auth_token="t",
+            sender="+15550000001",
+            to=["+15550000002", "+15550000003"],
+        )
+        d = Dispatcher(
+            {"sms": SmsChannel(settings)},
+            RetrySettings(delays_s=[0.05]),
+            Letters(),
+            AlertMetrics(CollectorRegistry()),
+        )
+        d.dispatch(fuzzy_alert(), [ActionSpec(channel="sms")])
+        assert d.drain(10)
+        d.close()
+    assert [(r.form()["To"], r.status) for r in rx.requests] == [
+        ("+15550000002", 201),
+        ("+15550000003", 503),
+        ("+15550000003", 201),
+    ]

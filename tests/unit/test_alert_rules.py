@@ -102,6 +102,8 @@ def test_fuzzy_uses_every_candidate_and_the_per_rule_maximum() -> None:
         ({"directions": ["in"]}, {"direction": "in"}, True),
         ({"directions": ["in"]}, {"direction": "out"}, False),
         ({"directions": ["in"]}, {"direction": None}, False),
+        ({"directions": ["in"], "unknown_direction_matches": True}, {"direction": None}, True),
+        ({"directions": ["in"], "unknown_direction_matches": True}, {"direction": "out"}, False),
         ({"days": ["sun"]}, {}, True),
         ({"days": ["mon", "tue"]}, {}, False),
         ({"time_windows": [{"start": "22:00", "end": "06:00"}]}, {}, True),

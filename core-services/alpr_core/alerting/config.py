@@ -60,6 +60,9 @@ class Conditions(StrictModel):
     timezone: str = Field("UTC", description="IANA timezone of time_windows and days.")
     min_confidence: float = Field(0.0, ge=0, le=1, description="Minimum plate confidence of the event.")
     directions: list[str] = Field(default_factory=list, description="extras.direction values (empty: any).")
+    unknown_direction_matches: bool = Field(
+        False, description="Whether an event without extras.direction satisfies `directions`."
+    )
 
     @field_validator("timezone")
     @classmethod

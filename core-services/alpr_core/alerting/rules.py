@@ -146,7 +146,8 @@ def _context_checks(spec: RuleSpec, tz: ZoneInfo) -> tuple[Callable[[EventView],
         checks.append(lambda ev: ev.confidence >= c.min_confidence)
     if c.directions:
         directions = frozenset(c.directions)
-        checks.append(lambda ev: ev.direction in directions)
+        unknown_ok = c.unknown_direction_matches
+        checks.append(lambda ev: ev.direction in directions or (unknown_ok and ev.direction is None))
     if c.days or c.time_windows:
         checks.append(lambda ev: _time_holds(c, tz, ev.captured_at))
     return tuple(checks)

@@ -3,6 +3,8 @@ HTTP basic auth (Account SID, auth token). One message per recipient."""
 
 from __future__ import annotations
 
+import threading
+
 import httpx
 
 from ..alert import Alert
@@ -10,6 +12,7 @@ from ..config import ActionSpec, SmsSettings
 from .base import ChannelError, Delivery, post
 
 MAX_BODY_CHARS = 320
+MAX_TRACKED_ALERTS = 10_000
 
 
 def sms_body(alert: Alert) -> str:
@@ -27,6 +30,8 @@ class SmsChannel:
     def __init__(self, settings: SmsSettings, timeout_s: float = 10.0, client: httpx.Client | None = None):
         self._s = settings
         self._client = client or httpx.Client(timeout=timeout_s)
+        self._sent: dict[str, set[str]] = {}  # alert_id -> recipients delivered, while retries may come
+        self._lock = threading.Lock()
 
     def send(self, alert: Alert, action: ActionSpec) -> Delivery:
         s = self._s
@@ -37,11 +42,18 @@ class SmsChannel:
             raise ChannelError("sms: no recipients", retryable=False)
         url = f"{s.api_base.rstrip('/')}/Accounts/{s.account_sid}/Messages.json"
         auth = (s.account_sid, s.auth_token.get_secret_value())
-        details = []
+        with self._lock:  # a retry skips the recipients already served
+            done = self._sent.setdefault(alert.alert_id, set())
+            if len(self._sent) > MAX_TRACKED_ALERTS:
+                self._sent.pop(next(iter(self._sent)))
         for to in recipients:
-            data = {"To": to, "From": s.sender, "Body": sms_body(alert)}
-            details.append(post(self._client, self.name, "POST", url, data=data, auth=auth).detail)
-        return Delivery(self.name, f"{len(details)} message(s): {', '.join(details)}")
+            if to not in done:
+                data = {"To": to, "From": s.sender, "Body": sms_body(alert)}
+                post(self._client, self.name, "POST", url, data=data, auth=auth)
+                done.add(to)
+        with self._lock:
+            self._sent.pop(alert.alert_id, None)
+        return Delivery(self.name, f"{len(recipients)} message(s)")
 
     def close(self) -> None:
         self._client.close()
