@@ -236,3 +236,35 @@ def test_missing_usb_device_is_offline_and_retried() -> None:
     assert "/dev/video99" in (camera.stats.snapshot().last_error or "")
     drain(camera, timeout_s=0.1)
     assert not camera.is_alive()
+
+
+def test_reconnect_backoff_is_exponential_and_capped() -> None:
+    class Down:
+        live, fps = True, None
+
+        def __init__(self) -> None:
+            self.times: list[float] = []
+
+        def open(self) -> None:
+            self.times.append(time.monotonic())
+            raise SourceError("connection refused")
+
+        def read(self):
+            return None
+
+        def close(self) -> None:
+            pass
+
+    source = Down()
+    settings = SourceSettings(reconnect_initial_backoff_s=0.05, reconnect_max_backoff_s=0.4)
+    camera = start_camera(CameraSettings(id="down", source="rtsp://x"), settings, source=source)
+    deadline = time.monotonic() + 20
+    while len(source.times) < 6 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    camera.stop()
+    camera.join(timeout=5)
+    gaps = [b - a for a, b in zip(source.times, source.times[1:], strict=False)]
+    assert len(gaps) >= 5
+    assert gaps[0] >= 0.04 and gaps[2] >= 0.18  # 0.05, 0.1, 0.2 ...
+    assert gaps[4] >= 0.38 and gaps[4] < 2.0  # ... capped at 0.4
+    assert camera.stats.snapshot().state == CameraState.STOPPED

@@ -17,6 +17,7 @@ from .buffer import FrameBuffer
 logger = logging.getLogger(__name__)
 
 PUT_TIMEOUT_S = 0.5
+STABLE_STREAM_S = 30.0  # a stream that ran this long resets the reconnect backoff
 
 
 def _fingerprint(image: np.ndarray) -> bytes:
@@ -46,23 +47,8 @@ class CameraThread(threading.Thread):
         self.buffer.close()
 
     def run(self) -> None:
-        backoff = self.settings.reconnect_initial_backoff_s
         try:
-            while not self._stop_event.is_set():
-                if not self._open():
-                    if not self.source.live:
-                        return
-                    self._wait(backoff)
-                    backoff = min(backoff * 2, self.settings.reconnect_max_backoff_s)
-                    continue
-                backoff = self.settings.reconnect_initial_backoff_s
-                self._read_until_drop()
-                self.source.close()
-                if not self.source.live or self._stop_event.is_set():
-                    if not self._stop_event.is_set():
-                        self._set_state(CameraState.FINISHED)
-                    return
-                self.stats.count(reconnects=1)
+            self._loop()
         except Exception as exc:  # a bug or decoder crash must not take the other cameras down
             logger.exception("camera=%s thread failed", self.camera_id)
             self._set_state(CameraState.FAILED, f"{type(exc).__name__}: {exc}")
@@ -71,6 +57,28 @@ class CameraThread(threading.Thread):
             if self._stop_event.is_set():
                 self._set_state(CameraState.STOPPED)
             self.buffer.close()
+
+    def _loop(self) -> None:
+        """Open, read until the stream drops, wait the backoff, reopen (live sources only)."""
+        s = self.settings
+        backoff = s.reconnect_initial_backoff_s
+        while not self._stop_event.is_set():
+            if self._open():
+                started = time.monotonic()
+                self._read_until_drop()
+                self.source.close()
+                if not self.source.live or self._stop_event.is_set():
+                    if not self._stop_event.is_set():
+                        self._set_state(CameraState.FINISHED)
+                    return
+                self.stats.count(reconnects=1)
+                if time.monotonic() - started > STABLE_STREAM_S:  # it worked for a while: start over
+                    backoff = s.reconnect_initial_backoff_s
+            elif not self.source.live:
+                return
+            logger.info("camera=%s reconnecting in %.1f s", self.camera_id, backoff)
+            self._wait(backoff)
+            backoff = min(backoff * 2, s.reconnect_max_backoff_s)
 
     def _open(self) -> bool:
         try:
