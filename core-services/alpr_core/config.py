@@ -101,6 +101,10 @@ class ApiSettings(StrictModel):
         30.0, ge=0, le=3600, description="How long a verified API key is cached (revocation delay).")
     presign_expiry_s: int = Field(
         300, ge=10, le=86_400, description="Lifetime of presigned image URLs in seconds.")
+    image_public_url: str | None = Field(
+        None, max_length=255, pattern=r"^https?://[A-Za-z0-9.\-]+(:\d{1,5})?/?$",
+        description="MinIO as clients reach it (e.g. https://images.example.org), when it differs from "
+                    "object_store.endpoint; presigned URLs are signed for this host.")
     request_timeout_s: float = Field(
         10.0, gt=0, le=300, description="Timeout for one database or OpenSearch call.")
     audit: AuditSettings = Field(default_factory=AuditSettings, description="Audit log of searches.")

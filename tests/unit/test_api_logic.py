@@ -198,3 +198,16 @@ def test_fast_lane_only_takes_plain_requests() -> None:
     ):
         with pytest.raises(Skip):
             _headers({"headers": headers})
+
+
+def test_image_urls_are_signed_for_the_public_host() -> None:
+    from alpr_core.api.app import _signer
+
+    cfg = CoreConfig()
+    assert _signer(cfg) is None
+    cfg.api.image_public_url = "https://images.example.org"
+    url = _signer(cfg).presigned_get_object("alpr-plate-images", "a/b.jpg", expires=timedelta(seconds=60))
+    assert url.startswith("https://images.example.org/alpr-plate-images/a/b.jpg?")
+    assert "X-Amz-Signature" in url
+    with pytest.raises(ValidationError):
+        cfg.api.image_public_url = "javascript:alert(1)"

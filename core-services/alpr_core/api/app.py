@@ -67,16 +67,16 @@ class MetricsMiddleware:
             LATENCY.labels(route).observe(time.perf_counter() - start)
 
 
-def _image_client(cfg: CoreConfig) -> Any:
+def _image_client(cfg: CoreConfig, endpoint: str | None = None, secure: bool | None = None) -> Any:
     from minio import Minio
 
     store = cfg.object_store
     # A region avoids a network round trip to discover it: presigning is then purely local.
     return Minio(
-        store.endpoint,
+        endpoint or store.endpoint,
         access_key=store.access_key.get_secret_value(),
         secret_key=store.secret_key.get_secret_value(),
-        secure=store.secure,
+        secure=store.secure if secure is None else secure,
         region=store.region or "us-east-1",
         http_client=urllib3.PoolManager(
             timeout=urllib3.Timeout(connect=3.0, read=cfg.api.request_timeout_s),
@@ -84,6 +84,15 @@ def _image_client(cfg: CoreConfig) -> Any:
             maxsize=10,
         ),
     )
+
+
+def _signer(cfg: CoreConfig) -> Any:
+    """The client that signs image URLs: for the public endpoint when one is set (the host is signed)."""
+    public = cfg.api.image_public_url
+    if not public:
+        return None
+    scheme, _, host = public.partition("://")
+    return _image_client(cfg, host.rstrip("/"), scheme == "https")
 
 
 def _lifespan(cfg: CoreConfig):
@@ -99,6 +108,7 @@ def _lifespan(cfg: CoreConfig):
             audit=audit,
             search=SearchClient(cfg.search, cfg.api.request_timeout_s),
             images=_image_client(cfg),
+            signer=_signer(cfg),
         )
         app.state.ctx = ctx
         audit.start()

@@ -32,7 +32,8 @@ class ApiContext:
     keys: KeyStore
     audit: AuditWriter
     search: Any = None  # opensearchpy.AsyncOpenSearch
-    images: Any = None  # minio.Minio
+    images: Any = None  # minio.Minio (object existence checks)
+    signer: Any = None  # minio.Minio for api.image_public_url; None: sign with ``images``
     cache: dict[str, Any] = field(default_factory=dict)
 
 

@@ -197,7 +197,8 @@ async def image(
     expiry = ctx.cfg.api.presign_expiry_s
     key = _split_s3(url, store.bucket)
     await _require_object(ctx, store.bucket, key)
-    signed = ctx.images.presigned_get_object(store.bucket, key, expires=timedelta(seconds=expiry))
+    signer = ctx.signer or ctx.images
+    signed = signer.presigned_get_object(store.bucket, key, expires=timedelta(seconds=expiry))
     if redirect:
         return RedirectResponse(signed, status_code=307)
     return ImageLink(url=signed, expires_in_s=expiry, kind=kind)
