@@ -30,7 +30,27 @@ from .settings import OutboxSettings, PublisherSettings
 
 logger = logging.getLogger(__name__)
 PARK_S = 5.0  # wait before producing again a row the producer refused (unknown topic...)
+
+
+class _OncePerInterval(logging.Filter):
+    """Lets one librdkafka message per facility (FAIL, METADATAUPDATE...) through every ``interval_s``."""
+
+    def __init__(self, interval_s: float = 30.0):
+        super().__init__()
+        self.interval_s = interval_s
+        self._last: dict[str, float] = {}
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        facility = record.getMessage().split(" ", 1)[0]
+        now = time.monotonic()
+        if now - self._last.get(facility, -1e9) < self.interval_s:
+            return False
+        self._last[facility] = now
+        return True
+
+
 _RDKAFKA_LOG = logging.getLogger("alpr_edge.publishing.librdkafka")  # librdkafka logs, via poll()
+_RDKAFKA_LOG.addFilter(_OncePerInterval())
 
 
 @dataclass(frozen=True)
@@ -102,6 +122,7 @@ class DeliveryService:
         self._registry_down = False
         self._parked: dict[int, float] = {}  # row id -> monotonic time it may be produced again
         self._park_logged: dict[str, float] = {}
+        self._failures_logged_at, self._failures_unlogged = -1e9, 0
         self.connected = self._conf is not None
         self.acked_total = 0
         self._stop = threading.Event()
@@ -257,15 +278,13 @@ class DeliveryService:
                 self._in_flight.difference_update(row_id for row_id, _ in failed)
                 retry_at = time.monotonic() + PARK_S  # sent again by the drain after a pause
                 self._parked.update((row_id, retry_at) for row_id, _ in failed)
-        for row_id, error in failed[:1]:
-            logger.warning(
-                "delivery of outbox row %d failed (%s) and %d more: kept, will be sent again",
-                row_id,
-                error,
-                len(failed) - 1,
-            )
-        for _, error in failed:
-            self.metrics.delivery_failures.labels(error).inc()
+        for error, n in Counter(error for _, error in failed).items():
+            self.metrics.delivery_failures.labels(error).inc(n)
+        self._failures_unlogged += len(failed)
+        if failed and time.monotonic() - self._failures_logged_at >= 10:
+            logger.warning("%d delivery report(s) failed (last: outbox row %d, %s): kept in the outbox, "
+                           "sent again", self._failures_unlogged, failed[-1][0], failed[-1][1])
+            self._failures_logged_at, self._failures_unlogged = time.monotonic(), 0
 
     def _drain(self, dt_s: float) -> None:
         rate = self.settings.drain_max_events_per_s
