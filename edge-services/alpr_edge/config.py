@@ -66,8 +66,10 @@ class DetectorSettings(StrictModel):
                                     description="Still images: plate detector input long side, first pass.")
     plate_fallback_imgsz: int | None = Field(640, ge=64, le=2048, multiple_of=32,
                                              description="Second-pass long side (first found no plate).")
-    escalate_below: float = Field(0.4, ge=0.0, le=1.0,
-                                  description="Run the second pass when the best first-pass score is lower.")
+    escalate_below: float = Field(0.3, ge=0.0, le=1.0,
+                                  description="Run the next pass when the best score so far is lower.")
+    plate_backup_model: str | None = Field(None, description="Still images: another plate detector (file "
+                                                             "name) tried last when both passes find none.")
     min_plate_vehicle_overlap: float = Field(0.5, ge=0.0, le=1.0,
                                              description="Share of a plate box inside a vehicle to match it.")
     intra_op_threads: int = Field(2, ge=0, le=256, description="ONNX Runtime intra-op threads (0 = default).")

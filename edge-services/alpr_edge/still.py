@@ -6,9 +6,10 @@ Public API (alpr-read, the accuracy benchmark and the video pipeline)::
     reads = reader.read(bgr_image)               # list[StillRead], most plate-like first
     ocr = reader.read_plate(bgr_image, det)      # OcrResult for one plate Detection of that image
 
-Detection is two-pass: the plate detector first runs at a small input (``detector.plate_imgsz``); only
+Detection is a cascade: the plate detector first runs at a small input (``detector.plate_imgsz``); only
 when it finds nothing scoring ``detector.escalate_below`` or more does it run again at
-``detector.plate_fallback_imgsz`` (small or distant plates). The video pipeline can call :meth:`read`
+``detector.plate_fallback_imgsz`` (small or distant plates), then the optional backup model
+(``detector.plate_backup_model``). The video pipeline can call :meth:`read`
 on a vehicle crop, or detect plates itself and call :meth:`read_plate` for the best shot of a track.
 """
 
@@ -20,7 +21,13 @@ from dataclasses import dataclass, replace
 import numpy as np
 
 from .config import EdgeConfig, OcrSettings
-from .detectors import Detector, build_plate_detector, build_vehicle_detector, match_plates_to_vehicles
+from .detectors import (
+    Detector,
+    build_detector,
+    build_plate_detector,
+    build_vehicle_detector,
+    match_plates_to_vehicles,
+)
 from .ocr import PlateRecognizer, build_recognizer
 from .ocr.formats import apply_region
 from .ocr.preprocess import plate_crops
@@ -49,9 +56,9 @@ class PlateReader:
 
     def __init__(self, plate_detector: Detector, recognizer: PlateRecognizer, settings: OcrSettings,
                  vehicle_detector: Detector | None = None, min_plate_vehicle_overlap: float = 0.5,
-                 fallback_detector: Detector | None = None, escalate_below: float = 0.4):
+                 fallbacks: list[Detector] | None = None, escalate_below: float = 0.3):
         self.plates = plate_detector
-        self.fallback = fallback_detector
+        self.fallbacks = list(fallbacks or [])
         self.escalate_below = escalate_below
         self.recognizer = recognizer
         self.settings = settings
@@ -64,11 +71,13 @@ class PlateReader:
         use_vehicles = det.plates_in_vehicles if with_vehicles is None else with_vehicles
         vehicles = build_vehicle_detector(cfg) if use_vehicles else None
         first = build_plate_detector(cfg, det.plate_imgsz)
-        fallback = None
+        fallbacks = []
         if det.plate_fallback_imgsz and det.plate_fallback_imgsz != det.plate_imgsz:
-            fallback = build_plate_detector(cfg, det.plate_fallback_imgsz)
+            fallbacks.append(build_plate_detector(cfg, det.plate_fallback_imgsz))
+        if det.plate_backup_model:
+            fallbacks.append(build_detector(det.backend, det.plate_backup_model, cfg, conf=det.plate_conf))
         return cls(first, build_recognizer(cfg), cfg.ocr, vehicles, det.min_plate_vehicle_overlap,
-                   fallback, det.escalate_below)
+                   fallbacks, det.escalate_below)
 
     def read_plate(self, image: np.ndarray, det: Detection) -> OcrResult:
         """OCR of one detected plate of ``image``.
@@ -88,12 +97,18 @@ class PlateReader:
         return replace(rec.decode(table.probs), region=table.region)  # type: ignore[attr-defined]
 
     def detect_plates(self, image: np.ndarray) -> list[Detection]:
-        """Plate boxes, best first: the small first pass, the larger second pass when it finds too little."""
-        dets = self.plates.detect(image)
-        if self.fallback is not None and max((d.score for d in dets), default=0.0) < self.escalate_below:
-            logger.debug("no plate scoring %.2f at the first pass; second pass", self.escalate_below)
-            dets = self.fallback.detect(image) or dets
-        return sorted(dets, key=lambda d: -d.score)[: self.settings.max_plates]
+        """Plate boxes, best first, from the first pass of the cascade whose best box scores
+        ``escalate_below`` or more (else from the pass with the best box)."""
+        best: list[Detection] = []
+        for i, detector in enumerate([self.plates, *self.fallbacks]):
+            if i:
+                logger.debug("no plate scoring %.2f yet; detector pass %d", self.escalate_below, i + 1)
+            dets = sorted(detector.detect(image), key=lambda d: -d.score)
+            if dets and (not best or dets[0].score > best[0].score):
+                best = dets
+            if best and best[0].score >= self.escalate_below:
+                break
+        return best[: self.settings.max_plates]
 
     def read(self, image: np.ndarray) -> list[StillRead]:
         """All plates of ``image`` (BGR uint8), most plate-like first, at most ``ocr.max_plates``."""

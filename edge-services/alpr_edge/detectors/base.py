@@ -47,6 +47,8 @@ def make_session(path: Path, device: str = "auto", threads: int = 2):  # -> onnx
     if threads:
         opts.intra_op_num_threads = threads
         opts.inter_op_num_threads = 1
+    # idle intra-op threads sleep instead of spinning: on a shared 2-core box spinning steals the core
+    opts.add_session_config_entry("session.intra_op.allow_spinning", "0")
     opts.log_severity_level = 3
     session = ort.InferenceSession(str(path), sess_options=opts, providers=onnx_providers(device))
     logger.info("loaded %s with %s", path.name, session.get_providers()[0])
