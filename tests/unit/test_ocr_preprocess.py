@@ -1,0 +1,78 @@
+"""Plate crop preprocessing: margins, deskew angle from a mask, rotated crops, multi-crop margins."""
+
+from __future__ import annotations
+
+import cv2
+import numpy as np
+import pytest
+from alpr_edge.config import OcrSettings
+from alpr_edge.ocr import RECOGNIZER_BACKENDS, build_recognizer
+from alpr_edge.ocr.preprocess import crop_box, crop_margins, mask_angle, plate_crops, rotated_crop
+from alpr_edge.types import Detection
+
+
+@pytest.mark.parametrize(
+    ("box", "mx", "my", "shape"),
+    [((100, 100, 200, 150), 0.0, 0.0, (50, 100)), ((100, 100, 200, 150), 0.1, 0.2, (70, 120)),
+     ((0, 0, 50, 20), 0.5, 0.5, (30, 75)), ((10, 10, 10.5, 10.5), 0.0, 0.0, (0, 0))],
+)
+def test_crop_box(box, mx, my, shape):
+    image = np.zeros((480, 640, 3), dtype=np.uint8)
+    assert crop_box(image, box, mx, my).shape[:2] == shape
+
+
+def _tilted_mask(angle: float) -> np.ndarray:
+    mask = np.zeros((200, 300), dtype=np.uint8)
+    rect = ((150, 100), (200, 60), angle)
+    cv2.fillPoly(mask, [cv2.boxPoints(rect).astype(np.int32)], 1)
+    return mask.astype(bool)
+
+
+@pytest.mark.parametrize(("angle", "expected"),
+                         [(0, 0.0), (1, 0.0), (8, 8.0), (-8, -8.0), (15, 15.0), (60, 0.0)])
+def test_mask_angle(angle, expected):
+    assert mask_angle(_tilted_mask(angle)) == pytest.approx(expected, abs=1.0)
+
+
+def test_mask_angle_without_mask():
+    assert mask_angle(None) == 0.0 and mask_angle(np.zeros((10, 10), dtype=bool)) == 0.0
+
+
+def test_rotated_crop_levels_a_tilted_bar():
+    image = np.zeros((300, 400, 3), dtype=np.uint8)
+    rect = ((200, 150), (160, 40), 10)
+    cv2.fillPoly(image, [cv2.boxPoints(rect).astype(np.int32)], (255, 255, 255))
+    pts = cv2.boxPoints(rect)
+    box = (pts[:, 0].min(), pts[:, 1].min(), pts[:, 0].max(), pts[:, 1].max())
+    crop = rotated_crop(image, box, 10, 0.0, 0.0)
+    assert crop.shape[1] == pytest.approx(160, abs=4) and crop.shape[0] == pytest.approx(40, abs=4)
+    assert crop[4:-4, 4:-4].mean() > 240  # level: the bar fills the crop
+
+
+@pytest.mark.parametrize(("n", "spread", "margins"), [(1, 0.08, [0.1]), (3, 0.08, [0.02, 0.1, 0.18]),
+                                                       (5, 0.08, [0.02, 0.06, 0.1, 0.14, 0.18])])
+def test_crop_margins(n, spread, margins):
+    settings = OcrSettings(margin=0.1, multi_crop=n, multi_crop_spread=spread)
+    assert crop_margins(settings) == pytest.approx(margins)
+
+
+def test_plate_crops_count_and_degenerate_boxes():
+    image = np.zeros((480, 640, 3), dtype=np.uint8)
+    det = Detection(xyxy=(100, 100, 220, 140), score=0.9, class_id=0, label="plate")
+    assert len(plate_crops(image, det, OcrSettings(multi_crop=5))) == 5
+    tiny = Detection(xyxy=(5, 5, 5.5, 5.5), score=0.9, class_id=0, label="plate")
+    assert plate_crops(image, tiny, OcrSettings(multi_crop=1, margin=0.0)) == []
+
+
+def test_recognizer_registry_and_optional_backends():
+    from alpr_edge.config import EdgeConfig
+
+    assert set(RECOGNIZER_BACKENDS) == {"fast_plate", "paddle", "rapidocr"}
+    for backend, package in (("paddle", "paddleocr"), ("rapidocr", "rapidocr_onnxruntime")):
+        try:
+            __import__(package)
+        except ImportError:
+            cfg = EdgeConfig()
+            cfg.ocr.backend = backend
+            with pytest.raises(RuntimeError, match="pip install"):
+                build_recognizer(cfg)
