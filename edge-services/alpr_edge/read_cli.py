@@ -69,7 +69,8 @@ def format_human(path: Path, reads: list[StillRead], ms: float) -> str:
     lines = [f"{path}: {len(reads)} plate(s) in {ms:.0f} ms"]
     for i, read in enumerate(reads, 1):
         box = ", ".join(f"{v:.0f}" for v in read.bbox)
-        lines.append(f"  plate{i}: {read.text}  confidence {read.confidence:.3f}  box [{box}]")
+        region = f"  region {read.region}" if read.region else ""
+        lines.append(f"  plate{i}: {read.text}  confidence {read.confidence:.3f}  box [{box}]{region}")
         lines.extend(f"    - {c.text:<10} {c.confidence:.3f}" for c in read.candidates)
     return "\n".join(lines)
 

@@ -27,6 +27,7 @@ from .detectors import (
     build_plate_detector,
     build_vehicle_detector,
     match_plates_to_vehicles,
+    shift_detection,
 )
 from .ocr import PlateRecognizer, build_recognizer
 from .ocr.formats import apply_region
@@ -56,8 +57,10 @@ class PlateReader:
 
     def __init__(self, plate_detector: Detector, recognizer: PlateRecognizer, settings: OcrSettings,
                  vehicle_detector: Detector | None = None, min_plate_vehicle_overlap: float = 0.5,
-                 fallbacks: list[Detector] | None = None, escalate_below: float = 0.3):
+                 fallbacks: list[Detector] | None = None, escalate_below: float = 0.3,
+                 plates_in_vehicles: bool = False):
         self.plates = plate_detector
+        self.plates_in_vehicles = plates_in_vehicles and vehicle_detector is not None
         self.fallbacks = list(fallbacks or [])
         self.escalate_below = escalate_below
         self.recognizer = recognizer
@@ -77,7 +80,7 @@ class PlateReader:
         if det.plate_backup_model:
             fallbacks.append(build_detector(det.backend, det.plate_backup_model, cfg, conf=det.plate_conf))
         return cls(first, build_recognizer(cfg), cfg.ocr, vehicles, det.min_plate_vehicle_overlap,
-                   fallbacks, det.escalate_below)
+                   fallbacks, det.escalate_below, det.plates_in_vehicles)
 
     def read_plate(self, image: np.ndarray, det: Detection) -> OcrResult:
         """OCR of one detected plate of ``image``.
@@ -110,10 +113,27 @@ class PlateReader:
                 break
         return best[: self.settings.max_plates]
 
+    def detect_in_vehicles(self, image: np.ndarray, vehicles: list[Detection]) -> list[Detection]:
+        """The best plate box inside each of the largest vehicles (plate detector on vehicle crops only)."""
+        def area(d: Detection) -> float:
+            return (d.xyxy[2] - d.xyxy[0]) * (d.xyxy[3] - d.xyxy[1])
+
+        dets: list[Detection] = []
+        for vehicle in sorted(vehicles, key=area, reverse=True)[: self.settings.max_plates]:
+            x1, y1, x2, y2 = (round(v) for v in vehicle.xyxy)
+            crop = image[max(0, y1):y2, max(0, x1):x2]
+            if crop.size:
+                dets.extend(shift_detection(d, max(0, x1), max(0, y1)) for d in self.detect_plates(crop)[:1])
+        return dets
+
     def read(self, image: np.ndarray) -> list[StillRead]:
         """All plates of ``image`` (BGR uint8), most plate-like first, at most ``ocr.max_plates``."""
-        dets = self.detect_plates(image)
-        vehicles = self.vehicles.detect(image) if self.vehicles is not None and dets else []
+        if self.plates_in_vehicles:
+            vehicles = self.vehicles.detect(image)  # type: ignore[union-attr]
+            dets = self.detect_in_vehicles(image, vehicles)
+        else:
+            dets = self.detect_plates(image)
+            vehicles = self.vehicles.detect(image) if self.vehicles is not None and dets else []
         reads: list[StillRead] = []
         for match in match_plates_to_vehicles(dets, vehicles, self.min_overlap):
             ocr = self.read_plate(image, match.plate)

@@ -74,7 +74,7 @@ class OnnxYoloDetector:
 
                 derived = derive_yolo_onnx(self.path, shape)
                 self._sessions[shape] = make_session(derived, self.device, self.threads)
-            except (ImportError, ValueError) as exc:
+            except (ImportError, ValueError, OSError) as exc:
                 logger.warning("cannot derive a %s input from %s (%s); using its own input size",
                                shape, self.path.name, exc)
                 self.imgsz = None
