@@ -60,16 +60,21 @@ def test_kafka_outage_loses_nothing_and_duplicates_nothing(tmp_path: Path, kafka
     procs = {}
     for name, t, timeout_ms in (("steady", topic, "120000"), ("expiring", expiring_topic, "5000")):
         procs[name] = bench("produce", "--topic", t, "--outbox", str(tmp_path / f"{name}.sqlite3"), "--count",
-                            "1000", "--rate", "60", "--no-dedup", "--message-timeout-ms", timeout_ms,
-                            "--timeout-s", "300", log=tmp_path / f"{name}.log")
+                            "1000", "--rate", "25", "--no-dedup", "--message-timeout-ms", timeout_ms,
+                            "--timeout-s", "300", "--progress", str(tmp_path / f"{name}.progress"),
+                            log=tmp_path / f"{name}.log")
     try:
-        time.sleep(3)
+        for name in procs:  # 1,000 events at 25/s: 40 s; the outage starts once both are producing
+            progress = tmp_path / f"{name}.progress"
+            assert wait_until(lambda p=progress: p.exists() and len(p.read_text().split()) >= 50, 120)
         with server_stopped("kafka"):
             time.sleep(12)  # > 5 s: the expiring producer's queued messages time out
             assert all(p.poll() is None for p in procs.values())  # both keep running
         for name, proc in procs.items():
             assert proc.wait(timeout=300) == 0, (tmp_path / f"{name}.log").read_text()[-3000:]
-        assert "_MSG_TIMED_OUT" in (tmp_path / "expiring.log").read_text()  # the expiry path was exercised
+        logs = {name: (tmp_path / f"{name}.log").read_text() for name in procs}
+        assert all("Kafka unreachable" in text for text in logs.values())  # both saw the outage
+        assert "_MSG_TIMED_OUT" in logs["expiring"]  # the expiry path was exercised
         for name, t in (("steady", topic), ("expiring", expiring_topic)):
             got = consume(kafka_bootstrap, t, schema_registry_url, expected=1000, timeout_s=120, settle_s=3)
             ids = Counter(v["event_id"] for _, v in got)
