@@ -150,3 +150,25 @@ def test_full_outbox_policy_is_counted(tmp_path: Path, policy: str, stored: int,
     assert (result.stored, result.refused) == (stored, refused)
     assert metrics.outbox_dropped.labels(policy)._value.get() == 4 and outbox.depth == 100
     svc.close(0)
+
+
+def test_camera_threads_share_one_sink(tmp_path: Path) -> None:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from alpr_edge.events import EventProcessor
+    from alpr_edge.publishing import DeliverySink
+    from alpr_edge.types import PlateRead
+
+    def read(cam: int, i: int) -> PlateRead:
+        text = f"{'ABCDEFGHJK'[i % 10]}{'KLMNPRSTUV'[i // 10 % 10]}{cam}Q{1000 + i * 37}"
+        return PlateRead(camera_id=f"cam-{cam}", track_id=i, text=text, confidence=0.9, char_confidences=(),
+                         candidates=(), plate_bbox=(0.0, 0.0, 1.0, 1.0), first_seen_s=1e9 + i,
+                         last_seen_s=1e9 + i, frame_number=i, read_count=1, quality_score=0.5)
+
+    svc = DeliveryService(SqliteOutbox(tmp_path / "o.sqlite3"), JsonEncoder(), kafka_conf=None)
+    sink = DeliverySink(EventProcessor(), svc)
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda cam: [sink.publish(read(cam, i)) for i in range(200)], range(4)))
+    assert sum(sink.processor.counts.values()) == 800
+    assert svc.outbox.depth == sink.processor.counts["accepted"] > 700
+    sink.close(0)

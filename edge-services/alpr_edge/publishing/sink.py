@@ -56,6 +56,7 @@ class DeliverySink:
         self._site, self._host = node.site, node.host or socket.gethostname()
         self._server = metrics_server
         self._stop = threading.Event()
+        self._process_lock = threading.Lock()
         self._snapshots: threading.Thread | None = None
         if snapshot_interval_s > 0:
             self._snapshots = threading.Thread(
@@ -72,7 +73,8 @@ class DeliverySink:
         reads_by_camera: Counter[str] = Counter()
         outcomes: Counter[tuple[str, str]] = Counter()
         for read in reads:
-            result = self.processor.process(read)
+            with self._process_lock:  # camera threads share the processor (dedup memory, counts)
+                result = self.processor.process(read)
             reads_by_camera[getattr(read, "camera_id", "?")] += 1
             outcomes[(result.outcome, result.reason if result.outcome == REJECTED else "")] += 1
             results.append(result)
