@@ -36,6 +36,9 @@ from .types import BBox, Detection, OcrResult, PlateCandidate
 
 logger = logging.getLogger(__name__)
 
+# Camera formats whose derived detector inputs are prepared when the reader is built (16:9, 4:3).
+COMMON_IMAGE_SIZES = [(720, 1280), (960, 1280)]
+
 
 @dataclass(frozen=True)
 class StillRead:
@@ -79,6 +82,10 @@ class PlateReader:
             fallbacks.append(build_plate_detector(cfg, det.plate_fallback_imgsz))
         if det.plate_backup_model:
             fallbacks.append(build_detector(det.backend, det.plate_backup_model, cfg, conf=det.plate_conf))
+        for detector in [first, *fallbacks]:
+            prepare = getattr(detector, "prepare", None)
+            if prepare is not None:
+                prepare(COMMON_IMAGE_SIZES)
         return cls(first, build_recognizer(cfg), cfg.ocr, vehicles, det.min_plate_vehicle_overlap,
                    fallbacks, det.escalate_below, det.plates_in_vehicles)
 

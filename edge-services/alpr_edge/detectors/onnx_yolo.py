@@ -81,6 +81,11 @@ class OnnxYoloDetector:
                 return self.session
         return self._sessions[shape]
 
+    def prepare(self, image_sizes: list[tuple[int, int]]) -> None:
+        """Derive and load the sessions for these (height, width) image sizes now, not on first use."""
+        for size in image_sizes:
+            self.session_for(size)
+
     def preprocess(self, image: np.ndarray, session) -> tuple[np.ndarray, Letterbox]:
         boxed, lb = letterbox(image, self._input_size(session))
         blob = cv2.dnn.blobFromImage(boxed, 1.0 / 255.0, swapRB=True)  # 1x3xHxW float32 RGB
