@@ -141,3 +141,12 @@ def test_validator_refuses_blank_plate() -> None:
     event["plate"]["normalized_text"] = "   "
     with pytest.raises(ValueError, match="empty plate"):
         plate_event_validator()(event)
+
+
+def test_a_crashing_validator_is_a_validation_error_not_a_crash() -> None:
+    def brittle(record: dict) -> None:
+        raise KeyError("plate")
+
+    decoder = AvroRegistryDecoder(InMemoryRegistry(), "plate_event", brittle)  # type: ignore[arg-type]
+    with pytest.raises(ValidationError, match="KeyError"):
+        decoder.decode(avro_bytes(plate_event()), "t")

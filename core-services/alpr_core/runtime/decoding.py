@@ -46,6 +46,8 @@ def _validate(validator: Validator | None, record: dict[str, Any]) -> None:
         validator(record)
     except ValueError as exc:
         raise ValidationError(str(exc)) from None
+    except Exception as exc:  # a validator tripping over odd data must not stop the partition
+        raise ValidationError(f"validator failed: {type(exc).__name__}: {exc}") from None
 
 
 class AvroRegistryDecoder:
