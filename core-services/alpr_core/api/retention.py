@@ -90,6 +90,7 @@ def apply_indices(cfg: CoreConfig, days: int, dry_run: bool) -> dict[str, Any]:
         resp = client.delete_by_query(
             index=",".join(rest),
             conflicts="proceed",
+            refresh=True,
             body={"query": {"range": {"captured_at": {"lt": limit.isoformat()}}}},
         )
         result["deleted_docs"] = resp.get("deleted", 0)
