@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
-from alpr_core.search import bulk_action, event_document, index_name, index_template, ism_policy
+from alpr_core.runtime import PermanentRecordError, Record, TransientSinkError
+from alpr_core.search import (
+    bulk_action,
+    event_document,
+    index_name,
+    index_template,
+    ism_policy,
+    raise_for_failures,
+)
 
 from tests.factories import plate_event
 
@@ -55,3 +63,36 @@ def test_ism_policy_deletes_after_retention(days: int, age: str) -> None:
     assert hot["transitions"][0]["conditions"]["min_index_age"] == age
     assert delete["actions"] == [{"delete": {}}]
     assert policy["ism_template"][0]["index_patterns"] == ["alpr-events-*"]
+
+
+def _rec(event_id: str) -> Record:
+    return Record("t", 0, 0, None, None, b"", {"event_id": event_id})
+
+
+def _item(doc_id: str, status: object) -> dict:
+    return {"index": {"_id": doc_id, "status": status, "error": {"type": "x"}}}
+
+
+@pytest.mark.parametrize(
+    ("items", "raised", "rejected"),
+    [
+        ([], None, []),
+        ([_item("a", 429)], TransientSinkError, []),
+        ([_item("a", 503), _item("b", 400)], TransientSinkError, []),
+        ([_item("a", "N/A")], TransientSinkError, []),
+        ([_item("a", 400), _item("b", 409)], PermanentRecordError, ["a", "b"]),
+        ([_item("zz", 400)], TransientSinkError, []),
+    ],
+    ids=["none", "429", "5xx-wins", "no-status", "4xx", "unknown-id"],
+)
+def test_bulk_failures_are_classified(
+    items: list, raised: type[Exception] | None, rejected: list[str]
+) -> None:
+    by_id = {i: _rec(i) for i in ("a", "b")}
+    if raised is None:
+        raise_for_failures(items, by_id)
+        return
+    with pytest.raises(raised) as info:
+        raise_for_failures(items, by_id)
+    if rejected:
+        assert [rec.value["event_id"] for rec, _ in info.value.failures] == rejected

@@ -1,7 +1,7 @@
 """search-consumer: plate events from Kafka into OpenSearch monthly indices behind an alias."""
 
 from .documents import bulk_action, event_document, index_name, index_template, ism_policy
-from .sink import OpenSearchEventSink
+from .sink import OpenSearchEventSink, raise_for_failures
 
 __all__ = [
     "OpenSearchEventSink",
@@ -10,4 +10,5 @@ __all__ = [
     "index_name",
     "index_template",
     "ism_policy",
+    "raise_for_failures",
 ]

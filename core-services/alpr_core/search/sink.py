@@ -45,6 +45,26 @@ def _transient_status(status: Any) -> bool:
     return not isinstance(status, int) or status == 429 or status >= 500
 
 
+def raise_for_failures(items: list[dict[str, Any]], by_id: dict[str, Record]) -> None:
+    """Bulk item failures -> TransientSinkError if any is 429/5xx/unknown (the batch is retried),
+    else PermanentRecordError naming the refused documents' records (they are dead-lettered)."""
+    transient: list[str] = []
+    permanent: list[tuple[Record, str]] = []
+    for item in items:
+        result = next(iter(item.values()))
+        status, doc_id, reason = result.get("status"), result.get("_id"), str(result.get("error"))[:500]
+        if _transient_status(status) or doc_id not in by_id:
+            transient.append(f"{status}: {reason}")
+        else:
+            permanent.append((by_id[doc_id], f"OpenSearch refused {doc_id}: {status} {reason}"))
+    if transient:
+        raise TransientSinkError(
+            f"{len(transient)} document(s) not indexed (back-pressure or server error), e.g. {transient[0]}"
+        )
+    if permanent:
+        raise PermanentRecordError(permanent)
+
+
 class OpenSearchEventSink:
     """``write(batch)`` indexes a batch of plate events; ``_id`` = event_id."""
 
@@ -110,37 +130,23 @@ class OpenSearchEventSink:
     def _bulk(self, batch: list[Record]) -> None:
         by_id = {rec.value["event_id"]: rec for rec in batch if rec.value}
         actions = [bulk_action(self._prefix, rec.value) for rec in batch if rec.value]
-        transient: list[str] = []
-        permanent: list[tuple[Record, str]] = []
-        for ok, item in helpers.streaming_bulk(
-            self._client,
-            actions,
-            chunk_size=max(1, len(actions)),
-            max_chunk_bytes=self._settings.max_chunk_bytes,
-            max_retries=self._settings.max_429_retries,
-            initial_backoff=1,
-            max_backoff=8,
-            raise_on_error=False,
-            raise_on_exception=True,
-            yield_ok=False,
-        ):
-            if ok:
-                continue
-            result = next(iter(item.values()))
-            status, reason = result.get("status"), str(result.get("error"))[:500]
-            if _transient_status(status):
-                transient.append(f"{status}: {reason}")
-            else:
-                permanent.append(
-                    (by_id[result.get("_id")], f"OpenSearch refused {result.get('_id')}: {status} {reason}")
-                )
-        if transient:
-            raise TransientSinkError(
-                f"{len(transient)} document(s) not indexed (back-pressure or server "
-                f"error), e.g. {transient[0]}"
+        failed = [
+            item
+            for ok, item in helpers.streaming_bulk(
+                self._client,
+                actions,
+                chunk_size=max(1, len(actions)),
+                max_chunk_bytes=self._settings.max_chunk_bytes,
+                max_retries=self._settings.max_429_retries,
+                initial_backoff=1,
+                max_backoff=8,
+                raise_on_error=False,
+                raise_on_exception=True,
+                yield_ok=False,
             )
-        if permanent:
-            raise PermanentRecordError(permanent)
+            if not ok
+        ]
+        raise_for_failures(failed, by_id)
 
     def close(self) -> None:
         self._client.close()
