@@ -95,7 +95,7 @@ def test_kill_9_mid_stream_loses_nothing(tmp_path: Path, kafka_bootstrap: str, s
                                          topic: str) -> None:
     outbox, progress, log = tmp_path / "outbox.sqlite3", tmp_path / "progress.txt", tmp_path / "producer.log"
     proc = bench("produce", "--topic", topic, "--outbox", str(outbox), "--count", "5000", "--rate", "400",
-                 "--no-dedup", "--progress", str(progress), log=log)
+                 "--linger-ms", "1500", "--no-dedup", "--progress", str(progress), log=log)
     try:
         assert wait_until(lambda: progress.exists() and len(progress.read_text().split()) >= 800, 120), \
             log.read_text()[-3000:]
@@ -104,6 +104,8 @@ def test_kill_9_mid_stream_loses_nothing(tmp_path: Path, kafka_bootstrap: str, s
         proc.wait(30)
     stored = [int(x) for x in progress.read_text().split("\n") if x.strip().isdigit()]
     left = SqliteOutbox(outbox).depth
+    print(f"kill -9 after {len(stored)} stored reads; {left} event(s) left in the outbox for the restart")
+    assert left > 0  # linger 1.5 s: the kill always catches stored, unacknowledged events
     drain = bench("drain", "--topic", topic, "--outbox", str(outbox), log=log)
     assert drain.wait(timeout=180) == 0, log.read_text()[-3000:]
     got = consume(kafka_bootstrap, topic, schema_registry_url, expected=len(stored), timeout_s=120,
