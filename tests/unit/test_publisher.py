@@ -172,3 +172,28 @@ def test_camera_threads_share_one_sink(tmp_path: Path) -> None:
     assert sum(sink.processor.counts.values()) == 800
     assert svc.outbox.depth == sink.processor.counts["accepted"] > 700
     sink.close(0)
+
+
+def test_build_sink_without_kafka_keeps_events_in_the_outbox_and_the_csv(tmp_path: Path, caplog) -> None:
+    from alpr_edge.config import EdgeConfig
+    from alpr_edge.publishing import build_sink
+    from alpr_edge.types import PlateRead
+
+    caplog.set_level(logging.WARNING)
+    cfg = EdgeConfig()
+    cfg.publisher.enabled = False
+    cfg.kafka.use_avro = False
+    cfg.images.enabled = False
+    cfg.metrics.enabled = False
+    cfg.outbox.path, cfg.outbox.csv_log_path = tmp_path / "o.sqlite3", tmp_path / "events.csv"
+    sink = build_sink(cfg)
+    read = PlateRead(camera_id="cam-1", track_id=1, text="XYZ789", confidence=0.9, char_confidences=(),
+                     candidates=(), plate_bbox=(0.0, 0.0, 1.0, 1.0), first_seen_s=1e9, last_seen_s=1e9,
+                     frame_number=1, read_count=1, quality_score=0.5)
+    result = sink.publish(read)
+    sink.close(0)
+    assert result.outcome == "accepted"
+    assert SqliteOutbox(tmp_path / "o.sqlite3").depth == 1
+    lines = (tmp_path / "events.csv").read_text().splitlines()
+    assert len(lines) == 2 and result.record["event_id"] in lines[1] and "XYZ789" in lines[1]
+    assert sum("not configured" in r.getMessage() for r in caplog.records) == 1
