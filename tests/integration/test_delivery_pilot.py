@@ -48,6 +48,7 @@ def test_pipeline_on_the_shared_video_publishes_events_with_crops(
         sink.close()
         accepted = sink.processor.counts["accepted"]
         assert accepted >= 1, dict(sink.processor.counts)
+        print(f"pipeline reads: {dict(sink.processor.counts)}")
         events = [v for _, v in consume(kafka_bootstrap, topic, schema_registry_url, expected=accepted)]
         assert len({e["event_id"] for e in events}) == accepted
         for event in events:
