@@ -83,7 +83,10 @@ class ConsumerRunner:
         metrics: ConsumerMetrics | None = None,
         consumer: Any = None,
         clock: Callable[[], float] = time.monotonic,
+        sink_threads: int = 1,
     ):
+        """``sink_threads`` > 1 lets sub-batches of a large batch be written concurrently (the sink must
+        be thread-safe, e.g. a connection pool); the batch is still committed once, after all of them."""
         self.name = name
         self.settings = settings
         self._sink = sink
@@ -98,7 +101,9 @@ class ConsumerRunner:
             timeout_s=settings.batch_timeout_s,
         )
         self._consumer = consumer or Consumer(consumer_config(kafka, settings))
-        self._executor = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"{name}-sink")
+        self._executor = ThreadPoolExecutor(
+            max_workers=max(1, sink_threads), thread_name_prefix=f"{name}-sink"
+        )
         self._stop = threading.Event()
         self._reset_batch()
         self._attempt = 0

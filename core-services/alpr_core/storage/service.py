@@ -16,4 +16,6 @@ def build_runner(cfg: CoreConfig) -> ConsumerRunner:
         plate_event_validator(settings.max_future_skew_s),
     )
     sink = PostgresEventSink(cfg.database, cfg.storage)
-    return ConsumerRunner("storage", settings, cfg.kafka, sink, [cfg.kafka.topics.plates.name], decoder)
+    return ConsumerRunner(
+        "storage", settings, cfg.kafka, sink, [cfg.kafka.topics.plates.name], decoder, sink_threads=2
+    )
