@@ -197,7 +197,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--events", type=int, default=200_000, help="events to preload (default 200000)")
     p.add_argument("--partitions", type=int, default=6, help="partitions of the benchmark topic")
     p.add_argument("--only", choices=["storage", "search"], help="run one consumer only")
-    p.add_argument("--storage-batch", type=int, default=5000, help="storage-consumer batch_size")
+    p.add_argument("--storage-batch", type=int, default=10000, help="storage-consumer batch_size")
     p.add_argument("--search-batch", type=int, default=2000, help="search-consumer batch_size")
     p.add_argument("--keep", action="store_true", help="keep the topic, rows and index")
     p.add_argument("--bootstrap", default="127.0.0.1:9092")
