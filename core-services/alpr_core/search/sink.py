@@ -11,6 +11,7 @@ index) is permanent for that document only.
 from __future__ import annotations
 
 import logging
+import threading
 from typing import Any
 
 from opensearchpy import OpenSearch, helpers
@@ -38,6 +39,7 @@ def make_client(search: SearchSettings, timeout_s: float) -> OpenSearch:
         max_retries=0,
         retry_on_timeout=False,
         http_compress=False,
+        maxsize=4,  # concurrent sub-batch writes (runner sink_threads) each need a connection
     )
 
 
@@ -75,6 +77,7 @@ class OpenSearchEventSink:
         self._settings = settings
         self._client = client or make_client(search, settings.request_timeout_s)
         self._ready = False
+        self._setup_lock = threading.Lock()
 
     def setup(self) -> None:
         """Install the index template and the ISM policy (both idempotent)."""
@@ -118,7 +121,9 @@ class OpenSearchEventSink:
     def write(self, batch: list[Record]) -> None:
         try:
             if not self._ready:
-                self.setup()
+                with self._setup_lock:  # concurrent sub-batch writers install the template once
+                    if not self._ready:
+                        self.setup()
             self._bulk(batch)
         except (OsConnectionError, ConnectionError, TimeoutError) as exc:
             raise TransientSinkError(f"OpenSearch unreachable: {exc}") from exc
