@@ -35,6 +35,8 @@ def build_parser() -> argparse.ArgumentParser:
                          help="never open a window (default when $DISPLAY is unset)")
     display.add_argument("--display", dest="display", action="store_true", help="show annotated frames")
     p.add_argument("--no-ocr", action="store_true", help="detect, track and keep best plate shots; no OCR")
+    p.add_argument("--no-publish", action="store_true",
+                   help="log and CSV only: no event processor, outbox, Kafka, MinIO or :8001 metrics")
     p.add_argument("--skip-frames", type=_count, metavar="N",
                    help="process one frame, then skip N (pipeline.skip_frames)")
     p.add_argument("--model", metavar="FILE", help="vehicle detector model (models.vehicle_model)")
@@ -83,12 +85,16 @@ def setup_logging(cfg: EdgeConfig) -> None:
         logging.getLogger().addHandler(handler)
 
 
-def build_sink(cfg: EdgeConfig):
+def build_sink(cfg: EdgeConfig, publish: bool = True):
     from .sinks import CsvSink, FanOutSink, LogSink
 
     sinks: list = [LogSink()]
     if cfg.output.csv_path:
         sinks.append(CsvSink(cfg.output.csv_path, cfg.output.crops_dir))
+    if publish:
+        from .publishing import build_sink as build_delivery_sink
+
+        sinks.append(build_delivery_sink(cfg))  # processor -> outbox -> Kafka, crops -> MinIO, :8001
     return FanOutSink(sinks)
 
 
@@ -107,8 +113,13 @@ def main(argv: list[str] | None = None) -> int:
         return 1
     display = bool(os.environ.get("DISPLAY")) if args.display is None else args.display
     options = RunOptions(display=display, max_frames=args.max_frames, save_video=args.save_video)
-    sink = build_sink(cfg)
+    sink = build_sink(cfg, publish=not args.no_publish)
     runner = EdgeRunner(cfg, models, sink, options)
+    delivery_metrics = [s.metrics for s in sink.sinks if hasattr(s, "metrics")]
+    if delivery_metrics:
+        from .telemetry import attach
+
+        attach(runner, delivery_metrics[0])
     previous = {sig: signal.signal(sig, lambda *_: runner.stop()) for sig in (signal.SIGINT, signal.SIGTERM)}
     try:
         summary = runner.run()

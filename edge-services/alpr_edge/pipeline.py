@@ -13,14 +13,14 @@ that, not the vehicle detector, is what keeps the pipeline real-time on a CPU.
 from __future__ import annotations
 
 import logging
-import statistics
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from .config import EdgeConfig
 from .detectors.base import Detector
 from .pipeline_config import PipelineSettings
 from .reading.plate_formats import PlateFormats
+from .reading.timings import StageTimings
 from .reading.track_reader import TrackReader
 from .reading.worker import PlateOcr, ReadWorker
 from .trackers import Track, Tracker, build_tracker
@@ -44,17 +44,6 @@ class FrameResult:
     reads: tuple[PlateRead, ...]
 
 
-@dataclass
-class StageTimings:
-    """Seconds per stage call; ``medians_ms`` for reports."""
-
-    stages: dict[str, list[float]] = field(default_factory=dict)
-
-    def add(self, stage: str, seconds: float) -> None:
-        self.stages.setdefault(stage, []).append(seconds)
-
-    def medians_ms(self) -> dict[str, float]:
-        return {k: round(statistics.median(v) * 1000, 2) for k, v in self.stages.items() if v}
 
 
 def load_models(cfg: EdgeConfig, with_ocr: bool = True, with_plates: bool = True) -> Models:
@@ -99,7 +88,7 @@ class CameraPipeline:
         self.tracker = tracker or build_tracker(camera_id=camera_id)
         self.settings = settings or PipelineSettings()
         self.timings = timings or StageTimings()
-        self.reader.timings = self.timings.stages
+        self.reader.timings = self.timings
         self._labels = frozenset(self.settings.vehicle_labels)
 
     def process(self, frame: Frame) -> FrameResult:

@@ -58,7 +58,7 @@ class RunSummary:
 class _CameraRun:
     def __init__(self, settings: CameraSettings, camera: CameraThread, pipeline: CameraPipeline):
         self.settings, self.camera, self.pipeline = settings, camera, pipeline
-        self.processed = self.received = self.reads = 0
+        self.processed = self.received = self.reads = self.vehicle_detections = 0
         self.writer: cv2.VideoWriter | None = None
         self.labels: dict[int, str] = {}
         self.thread: threading.Thread | None = None
@@ -71,6 +71,8 @@ class EdgeRunner:
         self.timings = StageTimings()
         self._stop = threading.Event()
         self._display_ok = self.options.display
+        self.runs: list[_CameraRun] = []
+        self.worker: ReadWorker | None = None
 
     def stop(self) -> None:
         if not self._stop.is_set():
@@ -79,8 +81,8 @@ class EdgeRunner:
 
     def run(self) -> RunSummary:
         started = time.monotonic()
-        worker = ReadWorker(self.cfg.pipeline.read_queue_size) if self.models.plates else None
-        runs = [self._start(cam, worker) for cam in self.cfg.cameras if cam.enabled]
+        worker = self.worker = ReadWorker(self.cfg.pipeline.read_queue_size) if self.models.plates else None
+        runs = self.runs = [self._start(cam, worker) for cam in self.cfg.cameras if cam.enabled]
         if not runs:
             logger.warning("no enabled cameras in the configuration")
         next_stats = time.monotonic() + self.options.stats_interval_s
@@ -125,6 +127,7 @@ class EdgeRunner:
                     continue
                 result = run.pipeline.process(frame)
                 run.processed += 1
+                run.vehicle_detections += len(result.vehicles)
                 self._publish(run, result.reads)
                 self._show(run, frame, result)
         except Exception:

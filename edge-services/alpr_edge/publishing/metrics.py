@@ -23,13 +23,9 @@ class EdgeMetrics:
         self._delivery_metrics(self.registry)
 
     def _pipeline_metrics(self, r: CollectorRegistry) -> None:
-        """Recorded by the perception pipeline (cameras, stages, detections)."""
-        self.fps = Gauge("alpr_edge_camera_fps", "Frames processed per second, per camera.", ["camera"],
-                         registry=r)
+        """Stage latencies; per-camera metrics come from alpr_edge.telemetry.PipelineCollector."""
         self.stage_latency = Histogram("alpr_edge_stage_latency_seconds", "Latency of one pipeline stage.",
                                        ["stage"], buckets=STAGE_BUCKETS_S, registry=r)
-        self.detections = Counter("alpr_edge_detections_total", "Detections, by kind (vehicle, plate).",
-                                  ["camera", "kind"], registry=r)
 
     def _delivery_metrics(self, r: CollectorRegistry) -> None:
         """Recorded by the event sink, the outbox, the producer and the uploader."""

@@ -24,6 +24,7 @@ from ..trackers.base import Track, TrackerResult
 from ..types import BBox, Detection, Frame, OcrResult, PlateRead
 from .plate_formats import PlateFormats
 from .quality import shot_quality
+from .timings import StageTimings
 from .track_state import TrackReading, direction_of
 from .voting import vote
 from .worker import PlateOcr, ReadWorker
@@ -36,12 +37,12 @@ ENDED_TRACK_GRACE_S = 5.0  # how long an ended track waits for its pending readi
 class TrackReader:
     def __init__(self, camera_id: str, plate_detector: Detector | None, ocr: PlateOcr | None,
                  settings: PipelineSettings | None = None, formats: PlateFormats | None = None,
-                 worker: ReadWorker | None = None, timings: dict[str, list[float]] | None = None):
+                 worker: ReadWorker | None = None, timings: StageTimings | None = None):
         self.camera_id = camera_id
         self.plates, self.ocr, self.worker = plate_detector, ocr, worker
         self.settings = settings or PipelineSettings()
         self.formats = formats or PlateFormats()
-        self.timings = timings if timings is not None else {}
+        self.timings = timings if timings is not None else StageTimings()
         self._tracks: dict[int, TrackReading] = {}
         self.plate_detections = self.ocr_calls = self.tasks_dropped = 0
 
@@ -155,7 +156,7 @@ class TrackReader:
             return
         started = time.perf_counter()
         result = self.ocr.read_plate(crop, plate)
-        self.timings.setdefault("ocr", []).append(time.perf_counter() - started)
+        self.timings.add("ocr", time.perf_counter() - started)
         self.ocr_calls += 1
         with reading.lock:
             reading.ocr_calls += 1
@@ -166,7 +167,7 @@ class TrackReader:
         assert self.plates is not None
         started = time.perf_counter()
         plates = self.plates.detect(image)
-        self.timings.setdefault("plate_detect", []).append(time.perf_counter() - started)
+        self.timings.add("plate_detect", time.perf_counter() - started)
         self.plate_detections += 1
         return plates
 
