@@ -31,10 +31,12 @@ class PipelineCollector(Collector):
         cam = ["camera"]
         up = GaugeMetricFamily("alpr_edge_camera_up", "1 while the camera delivers frames, 0 when offline.",
                                labels=cam)
-        fps = GaugeMetricFamily("alpr_edge_camera_fps", "Frames processed per second, per camera.", labels=cam)
+        fps = GaugeMetricFamily("alpr_edge_camera_fps", "Frames processed per second, per camera.",
+                                labels=cam)
         fps_in = GaugeMetricFamily("alpr_edge_camera_input_fps", "Frames read from the source per second.",
                                    labels=cam)
-        frames = CounterMetricFamily("alpr_edge_camera_frames_read", "Frames read from the source.", labels=cam)
+        frames = CounterMetricFamily("alpr_edge_camera_frames_read", "Frames read from the source.",
+                                     labels=cam)
         dropped = CounterMetricFamily("alpr_edge_camera_frames_dropped", "Frames dropped (latest-frame "
                                       "semantics or a full buffer).", labels=cam)
         reconnects = CounterMetricFamily("alpr_edge_camera_reconnects", "Source reconnections.", labels=cam)

@@ -31,7 +31,8 @@ def _sample(registry: CollectorRegistry, name: str, **labels: str) -> float | No
 
 @pytest.mark.parametrize(("state", "up"), [(CameraState.ONLINE, 1.0), (CameraState.OFFLINE, 0.0)])
 def test_camera_metrics_follow_the_runner(state: CameraState, up: float) -> None:
-    runner = SimpleNamespace(runs=[_run("gate", state, 12, 3, 2)], worker=SimpleNamespace(pending=5, dropped=9))
+    worker = SimpleNamespace(pending=5, dropped=9)
+    runner = SimpleNamespace(runs=[_run("gate", state, 12, 3, 2)], worker=worker)
     registry = CollectorRegistry()
     registry.register(PipelineCollector(runner))  # type: ignore[arg-type]
     assert _sample(registry, "alpr_edge_camera_up", camera="gate") == up
@@ -61,5 +62,4 @@ def test_attach_feeds_the_stage_histogram() -> None:
     runner.timings, runner.runs, runner.worker = StageTimings(), [], None
     attach(runner, metrics)
     runner.timings.add("vehicle_detect", 0.02)
-    count = metrics.registry.get_sample_value("alpr_edge_stage_latency_seconds_count", {"stage": "vehicle_detect"})
-    assert count == 1
+    assert _sample(metrics.registry, "alpr_edge_stage_latency_seconds_count", stage="vehicle_detect") == 1
