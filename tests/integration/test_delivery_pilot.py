@@ -78,7 +78,8 @@ def test_pilot_py_command_publishes_decodable_events_with_crops(
            "ALPR_PUBLISHER__AUTO_REGISTER_SCHEMAS": "true", "ALPR_METRICS__PORT": "0",
            "ALPR_OBJECT_STORE__ENDPOINT": "127.0.0.1:9000", "ALPR_OUTBOX__PATH": str(tmp_path / "outbox.db"),
            "ALPR_OUTBOX__CSV_LOG_PATH": str(tmp_path / "events.csv"),
-           "ALPR_IMAGES__LOCAL_DIR": str(tmp_path / "crops"), "ALPR_IMAGES__SPOOL_DIR": str(tmp_path / "spool")}
+           "ALPR_IMAGES__LOCAL_DIR": str(tmp_path / "crops"),
+           "ALPR_IMAGES__SPOOL_DIR": str(tmp_path / "spool")}
     try:
         res = subprocess.run([sys.executable, "pilot.py", "--source", str(VIDEO), "--no-display",
                               "--as-fast-as-possible", "--output", str(tmp_path / "reads.csv")],
