@@ -39,7 +39,7 @@ def make_client(search: SearchSettings, timeout_s: float) -> OpenSearch:
         max_retries=0,
         retry_on_timeout=False,
         http_compress=False,
-        maxsize=4,  # concurrent sub-batch writes (runner sink_threads) each need a connection
+        pool_maxsize=4,  # concurrent sub-batch writes (runner sink_threads) each need a connection
     )
 
 
