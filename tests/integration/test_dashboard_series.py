@@ -3,6 +3,7 @@ pilot.py on the shared video (:8001), the storage consumer (:8002) and the query
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import sys
@@ -39,11 +40,14 @@ def _series(prometheus_url: str, expr: str) -> int:
     return len(body["data"]["result"])
 
 
-def test_key_panels_return_series(prometheus_url: str, kafka_bootstrap: str, pg_dsn: str, tmp_path: Path) -> None:
+def test_key_panels_return_series(prometheus_url: str, kafka_bootstrap: str, pg_dsn: str,
+                                  tmp_path: Path) -> None:
     if not VIDEO.exists():
         pytest.skip(f"{VIDEO} missing")
-    env = {**os.environ, "ALPR_MODEL_DIR": str(SHARED / "models"), "ALPR_OUTBOX__PATH": str(tmp_path / "ob.db"),
-           "ALPR_IMAGES__LOCAL_DIR": str(tmp_path / "crops"), "ALPR_IMAGES__SPOOL_DIR": str(tmp_path / "spool")}
+    env = {**os.environ, "ALPR_MODEL_DIR": str(SHARED / "models"),
+           "ALPR_OUTBOX__PATH": str(tmp_path / "ob.db"),
+           "ALPR_IMAGES__LOCAL_DIR": str(tmp_path / "crops"),
+           "ALPR_IMAGES__SPOOL_DIR": str(tmp_path / "spool")}
     bin_dir = Path(sys.executable).parent
     procs = [
         _start([sys.executable, "pilot.py", "--source", str(VIDEO), "--no-display",
@@ -55,10 +59,8 @@ def test_key_panels_return_series(prometheus_url: str, kafka_bootstrap: str, pg_
     try:
         deadline = time.monotonic() + 120
         while missing and time.monotonic() < deadline:
-            try:
+            with contextlib.suppress(httpx.HTTPError):
                 httpx.get("http://127.0.0.1:8000/health", timeout=2)  # API traffic for its panels
-            except httpx.HTTPError:
-                pass
             missing = {name: expr for name, expr in missing.items() if _series(prometheus_url, expr) == 0}
             time.sleep(3)
     finally:
