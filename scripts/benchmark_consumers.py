@@ -31,12 +31,12 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import _bootstrap  # noqa: F401
 import fastavro
 import psycopg
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
+import _bootstrap  # noqa: F401
 from alpr_common.schemas import parsed_schema
 from alpr_common.serde import RecordSerde, registry_client
 

@@ -20,13 +20,13 @@ import sys
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
-import _bootstrap  # noqa: F401
 import psycopg
-from alpr_core.config import CoreConfig
-from alpr_core.runtime.dlq import DLQ_HEADERS
 from confluent_kafka import Producer
 
+import _bootstrap  # noqa: F401
 from alpr_common.config import add_config_args, load_or_exit
+from alpr_core.config import CoreConfig
+from alpr_core.runtime.dlq import DLQ_HEADERS
 
 logger = logging.getLogger("replay_dlq")
 RELATIVE = re.compile(r"^(\d+)([smhd])$")

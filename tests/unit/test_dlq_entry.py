@@ -8,6 +8,7 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+
 from alpr_core.dlq import parse_entry
 from alpr_core.runtime import DeadLetter, Record
 from alpr_core.runtime.dlq import dlq_headers

@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 
+from prometheus_client import CollectorRegistry, generate_latest
+
 from alpr_core.metrics import EdgeMetricsCollector, EdgeMetricsSink
 from alpr_core.runtime import Record
-from prometheus_client import CollectorRegistry, generate_latest
 
 T0 = 1_795_000_000.0
 

@@ -9,6 +9,11 @@ from datetime import datetime, timedelta, timezone
 
 import fastavro
 import pytest
+from confluent_kafka.schema_registry import Schema
+from confluent_kafka.schema_registry.error import SchemaRegistryError
+
+from alpr_common.schemas import parsed_schema, schema_str
+from alpr_common.serde import RecordSerde
 from alpr_core.runtime import (
     AvroRegistryDecoder,
     DeserializationError,
@@ -19,11 +24,6 @@ from alpr_core.runtime import (
     ValidationError,
     plate_event_validator,
 )
-from confluent_kafka.schema_registry import Schema
-from confluent_kafka.schema_registry.error import SchemaRegistryError
-
-from alpr_common.schemas import parsed_schema, schema_str
-from alpr_common.serde import RecordSerde
 from tests.factories import plate_event
 
 KNOWN_ID = 7

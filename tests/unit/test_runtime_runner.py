@@ -12,6 +12,9 @@ from collections import deque
 from typing import Any
 
 import pytest
+from confluent_kafka import TopicPartition
+
+from alpr_common.settings import KafkaSettings
 from alpr_core.config import ConsumerSettings
 from alpr_core.runtime import (
     ConsumerRunner,
@@ -21,9 +24,6 @@ from alpr_core.runtime import (
     Record,
     TransientSinkError,
 )
-from confluent_kafka import TopicPartition
-
-from alpr_common.settings import KafkaSettings
 
 TOPIC = "plates"
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta, timezone
 
 import pytest
+
 from alpr_core.runtime import PermanentRecordError, Record, TransientSinkError
 from alpr_core.search import (
     bulk_action,
@@ -14,7 +15,6 @@ from alpr_core.search import (
     ism_policy,
     raise_for_failures,
 )
-
 from tests.factories import plate_event
 
 

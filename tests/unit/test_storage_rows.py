@@ -7,8 +7,8 @@ import re
 from pathlib import Path
 
 import pytest
-from alpr_core.storage import COLUMNS, copy_line, event_json, insert_sql
 
+from alpr_core.storage import COLUMNS, copy_line, event_json, insert_sql
 from tests.factories import plate_event
 
 ROOT = Path(__file__).resolve().parents[2]
