@@ -30,9 +30,10 @@ from .errors import (
     UnknownSchemaError,
     ValidationError,
 )
+from .kafka_io import consumer_config
 from .metrics import ConsumerMetrics
 from .records import Record
-from .runner import ConsumerRunner, consumer_config
+from .runner import ConsumerRunner
 from .sink import BatchSink
 from .validation import plate_event_validator
 
