@@ -29,7 +29,7 @@ def _run_consumer(prog: str, argv: list[str] | None, service: str) -> int:
     """Load and validate the config, then run one consumer until SIGTERM/SIGINT (alpr_core.runtime)."""
     import importlib
 
-    from .runtime.logs import configure_logging
+    from alpr_common.logs import configure_logging
 
     cfg = _entry(prog, argv)
     configure_logging(cfg.logging)
@@ -51,9 +51,10 @@ def search_main(argv: list[str] | None = None) -> int:
 
 def alert_main(argv: list[str] | None = None) -> int:
     """alpr-alert-engine: rules and watchlists over plate events, notifications, alert history."""
+    from alpr_common.logs import configure_logging
+
     from .alerting.config import AlertEngineConfig
     from .alerting.service import rules_path, run
-    from .runtime.logs import configure_logging
 
     parser = argparse.ArgumentParser(prog="alpr-alert-engine", description="OVR-ALPR alert engine")
     add_config_args(parser)

@@ -7,7 +7,6 @@ import logging
 import os
 import re
 import signal
-import sys
 from pathlib import Path
 
 from alpr_common.config import add_config_args, load_or_exit
@@ -77,12 +76,9 @@ def apply_overrides(cfg: EdgeConfig, args: argparse.Namespace) -> EdgeConfig:
 
 
 def setup_logging(cfg: EdgeConfig) -> None:
-    logging.basicConfig(level=cfg.logging.level, stream=sys.stderr,
-                        format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    if cfg.logging.file:
-        handler = logging.FileHandler(cfg.logging.file)
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-        logging.getLogger().addHandler(handler)
+    from alpr_common.logs import configure_logging
+
+    configure_logging(cfg.logging)
 
 
 def build_sink(cfg: EdgeConfig, publish: bool = True):

@@ -1,4 +1,4 @@
-"""Logging set-up of a consumer process: text or JSON lines (for Promtail/Loki), optional file."""
+"""Logging set-up of every entry point: text or JSON lines (for Promtail/Loki), optional file."""
 
 from __future__ import annotations
 
@@ -34,4 +34,5 @@ def configure_logging(settings: LoggingSettings) -> None:
     logging.basicConfig(level=settings.level, handlers=handlers, force=True)
     logging.getLogger("kafka").setLevel(logging.WARNING)
     logging.getLogger("opensearch").setLevel(logging.ERROR)  # the runner logs each failure once
-    logging.getLogger("urllib3").setLevel(logging.WARNING)
+    logging.getLogger("urllib3").setLevel(logging.ERROR)  # callers log their own retries once
+    logging.getLogger("httpx").setLevel(logging.WARNING)  # one INFO line per registry request otherwise
