@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ def schema_names() -> list[str]:
     return sorted(p.stem for p in SCHEMA_DIR.glob("*.avsc"))
 
 
-@lru_cache(maxsize=None)
+@cache
 def schema_str(name: str) -> str:
     """The schema text of ``schemas/<name>.avsc`` (compact JSON)."""
     path = SCHEMA_DIR / f"{name}.avsc"
@@ -37,7 +37,7 @@ def schema_str(name: str) -> str:
         raise FileNotFoundError(f"no Avro schema {name!r}: expected {path} (set ALPR_SCHEMA_DIR)") from None
 
 
-@lru_cache(maxsize=None)
+@cache
 def parsed_schema(name: str) -> Any:
     return fastavro.parse_schema(json.loads(schema_str(name)))
 

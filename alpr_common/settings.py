@@ -49,7 +49,8 @@ class TopicsSettings(StrictModel):
 
 
 class KafkaSettings(StrictModel):
-    bootstrap_servers: str = Field("localhost:9092", min_length=1, description="Kafka bootstrap servers, host:port[,...].")
+    bootstrap_servers: str = Field("localhost:9092", min_length=1,
+                                   description="Kafka bootstrap servers, host:port[,...].")
     schema_registry_url: str = Field(
         "http://localhost:8081/apis/ccompat/v7",
         description="Confluent-compatible Schema Registry URL (Apicurio: /apis/ccompat/v7).",

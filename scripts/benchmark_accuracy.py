@@ -31,11 +31,11 @@ for sub in (ROOT, ROOT / "edge-services"):
 
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
+
+from alpr_common.config import add_config_args, load_or_exit  # noqa: E402
 from alpr_edge.config import EdgeConfig  # noqa: E402
 from alpr_edge.detectors.geometry import iou_matrix  # noqa: E402
 from alpr_edge.still import PlateReader, StillRead  # noqa: E402
-
-from alpr_common.config import add_config_args, load_or_exit  # noqa: E402
 
 IOU_DETECTED = 0.4
 

@@ -37,8 +37,12 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
-import _bootstrap  # noqa: F401
 import yaml
+from prometheus_client import CollectorRegistry
+
+import _bootstrap  # noqa: F401
+from alpr_common.config import load_config
+from alpr_common.serde import RecordSerde, registry_client
 from alpr_core.alerting.alert import Alert
 from alpr_core.alerting.channels.base import Delivery
 from alpr_core.alerting.config import ActionSpec, AlertEngineConfig, RetrySettings, RuleSet
@@ -48,10 +52,6 @@ from alpr_core.alerting.metrics import AlertMetrics
 from alpr_core.alerting.processor import AlertProcessor
 from alpr_core.alerting.receivers import HttpReceiver
 from alpr_core.alerting.rules import RuleEngine, compile_rules
-from prometheus_client import CollectorRegistry
-
-from alpr_common.config import load_config
-from alpr_common.serde import RecordSerde, registry_client
 
 ROOT = Path(__file__).resolve().parents[1]
 ALNUM = string.ascii_uppercase + string.digits

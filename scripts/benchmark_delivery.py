@@ -22,7 +22,11 @@ import time
 import uuid
 from pathlib import Path
 
+from confluent_kafka import KafkaException, TopicPartition
+from confluent_kafka.admin import AdminClient, NewTopic
+
 import _bootstrap  # noqa: F401
+from alpr_common.settings import KafkaSettings, TopicSpec, TopicsSettings
 from alpr_edge.events import EventProcessor, EventSettings
 from alpr_edge.publishing import (
     DeliveryService,
@@ -33,10 +37,6 @@ from alpr_edge.publishing import (
 )
 from alpr_edge.publishing.settings import OutboxSettings, PublisherSettings
 from alpr_edge.types import PlateCandidate, PlateRead
-from confluent_kafka import KafkaException, TopicPartition
-from confluent_kafka.admin import AdminClient, NewTopic
-
-from alpr_common.settings import KafkaSettings, TopicSpec, TopicsSettings
 
 logger = logging.getLogger("benchmark_delivery")
 LETTERS = "ABCDEFGHJKLMNPRTUVWXY"

@@ -26,13 +26,12 @@ for sub in ("", "edge-services"):
     if str(ROOT / sub) not in sys.path:
         sys.path.insert(0, str(ROOT / sub))
 
+from alpr_common.config import add_config_args, load_or_exit  # noqa: E402
 from alpr_edge.config import CameraSettings, EdgeConfig  # noqa: E402
 from alpr_edge.pipeline import Models, StageTimings, build_camera_pipeline, load_models  # noqa: E402
 from alpr_edge.reading.worker import ReadWorker  # noqa: E402
 from alpr_edge.sinks import describe_read  # noqa: E402
 from alpr_edge.sources import VideoFileSource, start_camera  # noqa: E402
-
-from alpr_common.config import add_config_args, load_or_exit  # noqa: E402
 
 PROGRESS_EVERY = 50
 

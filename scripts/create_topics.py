@@ -7,10 +7,10 @@ import argparse
 import logging
 import sys
 
-import _bootstrap  # noqa: F401
 from confluent_kafka import KafkaError, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 
+import _bootstrap  # noqa: F401
 from alpr_common.config import AlprSettings, add_config_args, load_or_exit
 from alpr_common.settings import KafkaSettings, TopicSpec
 

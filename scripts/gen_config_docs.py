@@ -7,15 +7,15 @@
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 from pathlib import Path
-import re
 from typing import Any, Literal, get_args, get_origin
 
-import _bootstrap  # noqa: F401
 from pydantic import BaseModel
 from pydantic.fields import FieldInfo
 
+import _bootstrap  # noqa: F401
 from alpr_common.config import AlprSettings
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,7 +92,7 @@ def render() -> str:
                 "|---|---|---|---|---|---|"]
         rows: list[str] = []
         model_rows(model, "", rows, set())
-        out += rows + [""]
+        out += [*rows, ""]
     return "\n".join(out)
 
 

@@ -81,7 +81,8 @@ DASHBOARDS: dict[str, tuple[str, list[tuple[str, str, str, str, str]]]] = {
         ("Indexing rate (docs/s)", P, 'sum(rate(alpr_consumer_records_written_total{consumer="search"}[5m]))',
          "short", "timeseries"),
         ("Bulk latency p95", P,
-         'histogram_quantile(0.95, sum by (le) (rate(alpr_consumer_batch_latency_seconds_bucket{consumer="search"}[5m])))',
+         "histogram_quantile(0.95, sum by (le) "
+         '(rate(alpr_consumer_batch_latency_seconds_bucket{consumer="search"}[5m])))',
          "s", "timeseries"),
         ("Indexing lag", P, 'sum by (topic) (alpr_consumer_lag_records{consumer="search"})', "short",
          "timeseries"),

@@ -14,10 +14,10 @@ import sys
 import time
 from pathlib import Path
 
-import _bootstrap  # noqa: F401
 import psycopg
 import yaml
 
+import _bootstrap  # noqa: F401
 from alpr_common.settings import DatabaseSettings
 
 logger = logging.getLogger("init_db")

@@ -12,11 +12,11 @@ import argparse
 import logging
 import sys
 
-import _bootstrap  # noqa: F401
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 from tenacity import retry, retry_if_exception_type, stop_after_delay, wait_exponential
 
+import _bootstrap  # noqa: F401
 from alpr_common.config import AlprSettings, add_config_args, load_or_exit
 from alpr_common.schemas import DLQ_ENVELOPE_SUBJECT, TOPIC_SCHEMAS, schema_str, subject_for_topic
 from alpr_common.settings import KafkaSettings

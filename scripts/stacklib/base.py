@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -103,29 +104,23 @@ class Service:
         if pid is None:
             self.pid_file.unlink(missing_ok=True)
             return False
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.killpg(pid, self.stop_signal())
-        except ProcessLookupError:
-            pass
         deadline = time.monotonic() + timeout_s
         while time.monotonic() < deadline and self.pid() is not None:
             time.sleep(0.2)
             _reap(pid)
         if self.pid() is not None:
-            try:
+            with contextlib.suppress(ProcessLookupError):
                 os.killpg(pid, signal.SIGKILL)
-            except ProcessLookupError:
-                pass
             _reap(pid)
         self.pid_file.unlink(missing_ok=True)
         return True
 
 
 def _reap(pid: int) -> None:
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def port_open(port: int, host: str = HOST, timeout_s: float = 1.0) -> bool:
@@ -138,7 +133,7 @@ def port_open(port: int, host: str = HOST, timeout_s: float = 1.0) -> bool:
 
 def http_ok(url: str, timeout_s: float = 2.0, expect: tuple[int, ...] = (200,)) -> bool:
     try:
-        with urllib.request.urlopen(url, timeout=timeout_s) as resp:  # noqa: S310 - loopback only
+        with urllib.request.urlopen(url, timeout=timeout_s) as resp:
             return resp.status in expect
     except urllib.error.HTTPError as exc:
         return exc.code in expect

@@ -16,6 +16,7 @@ from pathlib import Path
 
 import httpx
 import psycopg
+
 from alpr_core.api.auth import hash_key, new_secret
 
 ROOT = Path(__file__).resolve().parents[2]

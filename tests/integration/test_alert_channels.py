@@ -16,6 +16,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry
+
 from alpr_core.alerting.alert import Alert
 from alpr_core.alerting.channels import EmailChannel, SlackChannel, SmsChannel, WebhookChannel
 from alpr_core.alerting.channels.base import ChannelError
@@ -33,8 +35,6 @@ from alpr_core.alerting.fuzzy import ConfusableCosts
 from alpr_core.alerting.metrics import AlertMetrics
 from alpr_core.alerting.receivers import HttpReceiver
 from alpr_core.alerting.rules import EventView, compile_rules
-from prometheus_client import CollectorRegistry
-
 from tests.factories import plate_event
 
 pytestmark = pytest.mark.integration

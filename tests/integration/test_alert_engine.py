@@ -23,16 +23,16 @@ from prometheus_client import CollectorRegistry
 pytestmark = pytest.mark.integration
 
 psycopg = pytest.importorskip("psycopg")
-from alpr_core.alerting.alert import Alert  # noqa: E402
-from alpr_core.alerting.config import AlertEngineConfig, AlertingSettings  # noqa: E402
-from alpr_core.alerting.receivers import HttpReceiver  # noqa: E402
-from alpr_core.alerting.service import build_engine, make_runner  # noqa: E402
-from alpr_core.runtime import ConsumerMetrics  # noqa: E402
 from confluent_kafka import Consumer, KafkaException, Producer  # noqa: E402
 from confluent_kafka.admin import AdminClient, NewTopic  # noqa: E402
 
 from alpr_common.config import load_config  # noqa: E402
 from alpr_common.serde import RecordSerde, registry_client  # noqa: E402
+from alpr_core.alerting.alert import Alert  # noqa: E402
+from alpr_core.alerting.config import AlertEngineConfig, AlertingSettings  # noqa: E402
+from alpr_core.alerting.receivers import HttpReceiver  # noqa: E402
+from alpr_core.alerting.service import build_engine, make_runner  # noqa: E402
+from alpr_core.runtime import ConsumerMetrics  # noqa: E402
 from tests.factories import plate_event  # noqa: E402
 from tests.integration.conftest import SCHEMA_REGISTRY_PORT, port_open  # noqa: E402
 from tests.integration.test_alert_channels import Mailbox, _free_port, _self_signed  # noqa: E402
@@ -389,7 +389,6 @@ def test_database_watchlist_entries_match_until_they_expire(stack: Stack) -> Non
 
 def test_alert_rows_are_idempotent_on_event_and_rule(stack: Stack) -> None:
     from alpr_core.alerting.history import AlertStore
-
     from tests.integration.test_alert_channels import fuzzy_alert
 
     store = AlertStore(stack.pg_dsn)
@@ -433,7 +432,6 @@ def test_cooldowns_survive_a_restart_through_the_alerts_table(stack: Stack) -> N
 def test_rules_file_changes_apply_to_the_running_engine(stack: Stack, tmp_path: Path) -> None:
     from alpr_core.alerting.channels import WebhookChannel
     from alpr_core.alerting.config import WebhookSettings
-
     from tests.integration.test_alert_channels import Letters
 
     rules = tmp_path / "alert_rules.yaml"

@@ -57,6 +57,7 @@ def reader():
 @pytest.mark.parametrize(("ds", "stem"), SAMPLES)
 def test_reader_reads_the_labelled_plate(reader, ds, stem):
     import cv2
+
     from alpr_edge.detectors.geometry import iou_matrix
 
     path, plate, box = label(ds, stem)

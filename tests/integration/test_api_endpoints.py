@@ -17,10 +17,10 @@ from typing import Any
 import httpx
 import psycopg
 import pytest
-from alpr_core.config import SearchSinkSettings, StorageSinkSettings
-from alpr_core.runtime import Record
 
 from alpr_common.settings import DatabaseSettings, ObjectStoreSettings, SearchSettings
+from alpr_core.config import SearchSinkSettings, StorageSinkSettings
+from alpr_core.runtime import Record
 from tests.factories import plate_event
 from tests.integration.api_server import ApiServer, create_key, dsn, ensure_test_db, free_port
 from tests.integration.conftest import require_port
@@ -62,9 +62,10 @@ def _records(events: list[dict[str, Any]]) -> list[Record]:
 def data() -> Iterator[dict[str, Any]]:
     for port, what in ((5432, "PostgreSQL"), (9200, "OpenSearch"), (9000, "MinIO")):
         require_port(port, what)
+    from minio import Minio
+
     from alpr_core.search.sink import OpenSearchEventSink
     from alpr_core.storage.sink import PostgresEventSink
-    from minio import Minio
 
     dbname = ensure_test_db()
     cam_a, cam_b = f"apitest-{RUN.lower()}-a", f"apitest-{RUN.lower()}-b"

@@ -8,10 +8,10 @@ from datetime import datetime, timedelta, timezone
 import httpx
 import psycopg
 import pytest
-from alpr_core.api.retention import RULE_ID, apply
-from alpr_core.config import CoreConfig
 
 from alpr_common.settings import DatabaseSettings, SearchSettings
+from alpr_core.api.retention import RULE_ID, apply
+from alpr_core.config import CoreConfig
 from tests.integration.api_server import dsn, ensure_test_db
 from tests.integration.conftest import require_port
 

@@ -100,8 +100,8 @@ def test_events_flow_from_kafka_through_the_consumers_to_the_api() -> None:
 
 def test_dlq_list_and_replay_to_the_original_topic() -> None:
     import psycopg
-    from alpr_core.runtime.dlq import DLQ_HEADERS
 
+    from alpr_core.runtime.dlq import DLQ_HEADERS
     from tests.integration.api_server import dsn
     from tests.integration.test_consumers_support import read_all
 

@@ -14,15 +14,15 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from alpr_edge.publishing import DeliverySink, EdgeMetrics, wait_delivered
-from alpr_edge.publishing.settings import MetricsSettings
-from alpr_edge.types import PlateCandidate, PlateRead
 from confluent_kafka.schema_registry import Schema, SchemaRegistryClient
 from minio.error import S3Error
 from test_delivery_support import consume, create_topic, delete_topic, image_service, make_sink
 
 from alpr_common.schemas import schema_str, subject_for_topic
 from alpr_common.settings import KafkaSettings, TopicSpec, TopicsSettings
+from alpr_edge.publishing import DeliverySink, EdgeMetrics, wait_delivered
+from alpr_edge.publishing.settings import MetricsSettings
+from alpr_edge.types import PlateCandidate, PlateRead
 
 pytestmark = pytest.mark.integration
 

@@ -12,8 +12,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from alpr_edge.publishing import SqliteOutbox
-from alpr_edge.types import PlateRead
 from test_delivery_support import (
     bench,
     consume,
@@ -24,6 +22,9 @@ from test_delivery_support import (
     server_stopped,
     stack_state,
 )
+
+from alpr_edge.publishing import SqliteOutbox
+from alpr_edge.types import PlateRead
 
 pytestmark = pytest.mark.integration
 

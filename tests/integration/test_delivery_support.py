@@ -18,10 +18,6 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-from alpr_edge.events import EventProcessor, EventSettings
-from alpr_edge.publishing import DeliveryService, DeliverySink, EdgeMetrics, SqliteOutbox, make_encoder
-from alpr_edge.publishing.images import ImageStorageService
-from alpr_edge.publishing.settings import ImageSettings, OutboxSettings, PublisherSettings
 from confluent_kafka import Consumer, KafkaException
 from confluent_kafka.admin import AdminClient, NewTopic
 from confluent_kafka.schema_registry import SchemaRegistryClient
@@ -30,6 +26,10 @@ from confluent_kafka.serialization import MessageField, SerializationContext
 
 from alpr_common.serde import RecordSerde
 from alpr_common.settings import KafkaSettings, ObjectStoreSettings, TopicSpec, TopicsSettings
+from alpr_edge.events import EventProcessor, EventSettings
+from alpr_edge.publishing import DeliveryService, DeliverySink, EdgeMetrics, SqliteOutbox, make_encoder
+from alpr_edge.publishing.images import ImageStorageService
+from alpr_edge.publishing.settings import ImageSettings, OutboxSettings, PublisherSettings
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = str(ROOT / ".venv" / "bin" / "python")

@@ -7,14 +7,14 @@ import time
 from pathlib import Path
 
 import pytest
+
+from alpr_common.config import ConfigError, load_config
 from alpr_core.alerting.config import AlertEngineConfig, RuleSet
 from alpr_core.alerting.fuzzy import ConfusableCosts
 from alpr_core.alerting.rules import EventView
 from alpr_core.alerting.service import rules_path
 from alpr_core.alerting.sources import RuleProvider, RulesFile
 from alpr_core.alerting.watchlist import WatchEntry, make_entry
-
-from alpr_common.config import ConfigError, load_config
 from tests.factories import plate_event
 
 ROOT = Path(__file__).resolve().parents[2]

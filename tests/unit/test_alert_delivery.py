@@ -6,6 +6,8 @@ import threading
 from typing import Any
 
 import pytest
+from prometheus_client import CollectorRegistry
+
 from alpr_core.alerting.alert import Alert
 from alpr_core.alerting.channels.base import ChannelError, Delivery
 from alpr_core.alerting.config import ActionSpec, RateLimit, RetrySettings, RuleSet
@@ -15,8 +17,6 @@ from alpr_core.alerting.metrics import AlertMetrics
 from alpr_core.alerting.processor import AlertProcessor
 from alpr_core.alerting.ratelimit import ChannelLimiter, Cooldowns
 from alpr_core.alerting.rules import compile_rules
-from prometheus_client import CollectorRegistry
-
 from tests.factories import plate_event
 
 

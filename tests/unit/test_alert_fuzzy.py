@@ -6,6 +6,7 @@ import random
 import string
 
 import pytest
+
 from alpr_core.alerting.config import FuzzySettings
 from alpr_core.alerting.fuzzy import ConfusableCosts, FuzzyIndex, deletions, weighted_distance
 

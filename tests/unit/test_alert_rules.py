@@ -6,11 +6,11 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import pytest
+
 from alpr_core.alerting.config import RuleSet
 from alpr_core.alerting.fuzzy import ConfusableCosts
 from alpr_core.alerting.rules import EventView, compile_rules
 from alpr_core.alerting.watchlist import make_entry
-
 from tests.factories import plate_event
 
 COSTS = ConfusableCosts()

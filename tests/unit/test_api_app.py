@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import pytest
+from fastapi.testclient import TestClient
+
 from alpr_core.api.app import create_app
 from alpr_core.api.context import ApiContext
 from alpr_core.api.errors import ErrorBody
 from alpr_core.config import CoreConfig
-from fastapi.testclient import TestClient
 
 ENDPOINTS = {
     "/",

@@ -7,6 +7,8 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import pytest
+from pydantic import ValidationError
+
 from alpr_core.api import event_sql, search_dsl
 from alpr_core.api.auth import hash_key, new_secret, role_allows
 from alpr_core.api.context import ApiContext, page, time_window
@@ -24,7 +26,6 @@ from alpr_core.api.models import (
 )
 from alpr_core.api.retention import expired_indices
 from alpr_core.config import CoreConfig
-from pydantic import ValidationError
 
 
 def _ctx(**api: object) -> ApiContext:

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from alpr_edge.config import EdgeConfig
 from alpr_edge.detectors import DETECTOR_BACKENDS, build_detector
 from alpr_edge.detectors.ultralytics_backend import UltralyticsDetector, polygon_mask

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from alpr_edge.detectors.derive import anchor_tables
 from alpr_edge.detectors.geometry import (
     Letterbox,

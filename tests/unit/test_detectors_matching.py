@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from alpr_edge.detectors.base import expand_box, match_plates_to_vehicles, onnx_providers, shift_detection
 from alpr_edge.types import Detection
 

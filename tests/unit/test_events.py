@@ -6,6 +6,9 @@ import math
 from dataclasses import replace
 
 import pytest
+
+from alpr_common.serde import RecordSerde
+from alpr_common.settings import NodeSettings
 from alpr_edge.events import (
     ACCEPTED,
     DEDUPLICATED,
@@ -16,9 +19,6 @@ from alpr_edge.events import (
     normalise,
 )
 from alpr_edge.types import PlateCandidate, PlateRead
-
-from alpr_common.serde import RecordSerde
-from alpr_common.settings import NodeSettings
 
 NOW = 1_795_000_000.0
 

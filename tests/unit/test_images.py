@@ -8,11 +8,11 @@ import time
 from pathlib import Path
 
 import numpy as np
+
+from alpr_common.settings import ObjectStoreSettings
 from alpr_edge.publishing import EdgeMetrics, ImageStorageService
 from alpr_edge.publishing.settings import ImageSettings
 from alpr_edge.types import PlateRead
-
-from alpr_common.settings import ObjectStoreSettings
 
 DAY_S = 86_400.0
 

@@ -6,6 +6,7 @@ import hashlib
 from pathlib import Path
 
 import pytest
+
 from alpr_edge import models
 from alpr_edge.models import ModelError, load_manifest, resolve_model
 

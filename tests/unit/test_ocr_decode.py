@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from alpr_edge.ocr.base import beam_candidates, decode_slots
 from alpr_edge.ocr.formats import apply_region
 

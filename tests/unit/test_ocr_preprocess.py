@@ -5,6 +5,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 import pytest
+
 from alpr_edge.config import OcrSettings
 from alpr_edge.ocr import RECOGNIZER_BACKENDS, build_recognizer
 from alpr_edge.ocr.preprocess import crop_box, crop_margins, mask_angle, plate_crops, rotated_crop

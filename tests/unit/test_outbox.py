@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+
 from alpr_edge.publishing import NewRow, OutboxFullError, SqliteOutbox
 
 

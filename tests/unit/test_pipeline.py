@@ -10,6 +10,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+
 from alpr_edge.config import CameraSettings, EdgeConfig
 from alpr_edge.pipeline import CameraPipeline, Models, StageTimings
 from alpr_edge.pipeline_config import PipelineSettings, PlateFormatSettings

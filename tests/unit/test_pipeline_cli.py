@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import pytest
+
 from alpr_edge.cli import apply_overrides, build_parser, camera_id_for
 from alpr_edge.config import EdgeConfig
 

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+
 from alpr_edge.pipeline_config import PlateFormatSettings
 from alpr_edge.reading.plate_formats import PlateFormats, compile_layout
 from alpr_edge.reading.voting import vote

@@ -13,6 +13,10 @@ from pathlib import Path
 
 import fastavro
 import pytest
+from confluent_kafka.schema_registry import SchemaRegistryClient
+
+from alpr_common.schemas import parsed_schema
+from alpr_common.serde import RecordSerde, SerdeError
 from alpr_edge.publishing import (
     AvroEncoder,
     DeliveryService,
@@ -24,10 +28,6 @@ from alpr_edge.publishing import (
     producer_config,
 )
 from alpr_edge.publishing.settings import OutboxSettings, PublisherSettings
-from confluent_kafka.schema_registry import SchemaRegistryClient
-
-from alpr_common.schemas import parsed_schema
-from alpr_common.serde import RecordSerde, SerdeError
 from tests.factories import plate_event
 
 DEAD_BROKER = {"bootstrap.servers": "127.0.0.1:1", "client.id": "unit"}

@@ -9,6 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 import pytest
+
 from alpr_edge.config import CameraSettings
 from alpr_edge.pipeline_config import SourceSettings
 from alpr_edge.sources import (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+
 from alpr_edge.config import TrackingSettings
 from alpr_edge.trackers import ByteTracker, TrackState, build_tracker
 from alpr_edge.trackers.matching import iou_matrix, linear_assignment

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+
 from alpr_edge.reading.voting import normalize_plate, vote
 from alpr_edge.types import OcrResult
 
