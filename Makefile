@@ -20,11 +20,12 @@ venv: $(BIN)/.installed
 ## make test: unit tests, then the local stack and the integration tests against it
 test: venv
 	bash scripts/system_deps.sh
+	$(BIN)/ruff check .
 	$(BIN)/python -m pytest tests/unit -q
 	scripts/stack up
 	$(BIN)/python scripts/create_topics.py
 	$(BIN)/python scripts/register_schemas.py
-	$(BIN)/python -m pytest tests/integration -q -m "not gpu"
+	$(BIN)/python -m pytest tests/integration -q -m "not gpu" --reruns 1 --reruns-delay 5
 
 test-unit: venv
 	$(BIN)/python -m pytest tests/unit -q

@@ -23,10 +23,12 @@ OUT = ROOT / "docs" / "configuration.md"
 
 
 def roots() -> dict[str, type[AlprSettings]]:
+    from alpr_core.alerting.config import AlertEngineConfig
     from alpr_core.config import CoreConfig
     from alpr_edge.config import EdgeConfig
 
-    return {"Edge (pilot.py, alpr-read)": EdgeConfig, "Core services": CoreConfig}
+    return {"Edge (pilot.py, alpr-read)": EdgeConfig, "Core services and query API": CoreConfig,
+            "Alert engine": AlertEngineConfig}
 
 
 def _type_name(annotation: Any) -> str:
