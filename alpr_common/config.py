@@ -13,11 +13,13 @@ import logging
 import os
 import sys
 from collections.abc import Iterable, Mapping, Sequence
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, ClassVar, TypeVar
 
 import yaml
 from pydantic import ValidationError
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 logger = logging.getLogger(__name__)
@@ -31,6 +33,19 @@ class ConfigError(Exception):
     def __init__(self, errors: list[str]):
         super().__init__("\n".join(errors))
         self.errors = errors
+
+
+_YAML_DATA: ContextVar[dict[str, Any] | None] = ContextVar("alpr_yaml_data", default=None)
+
+
+class YamlDataSource(PydanticBaseSettingsSource):
+    """The merged YAML files of the load in progress (see :func:`load_config`)."""
+
+    def get_field_value(self, field: FieldInfo, field_name: str) -> tuple[Any, str, bool]:
+        return (_YAML_DATA.get() or {}).get(field_name), field_name, False
+
+    def __call__(self) -> dict[str, Any]:
+        return dict(_YAML_DATA.get() or {})
 
 
 class AlprSettings(BaseSettings):
@@ -49,8 +64,8 @@ class AlprSettings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        # Environment beats YAML (passed as init kwargs): endpoints and secrets come from the environment.
-        return env_settings, init_settings
+        # Explicit arguments in code, then the environment (endpoints, secrets), then the YAML files.
+        return init_settings, env_settings, YamlDataSource(settings_cls)
 
 
 T = TypeVar("T", bound=AlprSettings)
@@ -117,10 +132,13 @@ def load_config(model: type[T], sources: Sequence[str | Path] | None = None) -> 
         data = _read_yaml(path)
         merged = deep_merge(merged, data)
         origins.update({key: path.name for key in data})
+    token = _YAML_DATA.set(merged)
     try:
-        return model(**merged)
+        return model()
     except ValidationError as exc:
         raise ConfigError([_format_error(e, origins) for e in exc.errors()]) from None
+    finally:
+        _YAML_DATA.reset(token)
 
 
 def add_config_args(parser: argparse.ArgumentParser) -> None:
