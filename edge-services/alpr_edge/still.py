@@ -31,7 +31,7 @@ from .detectors import (
 )
 from .ocr import PlateRecognizer, build_recognizer
 from .ocr.formats import apply_region
-from .ocr.preprocess import plate_crops
+from .ocr.preprocess import plate_crops, with_blurred
 from .types import BBox, Detection, OcrResult, PlateCandidate
 
 logger = logging.getLogger(__name__)
@@ -94,6 +94,8 @@ class PlateReader:
 
         The crop(s) come from :func:`plate_crops`; with a slot-probability backend (fast-plate-ocr) the
         tables of the crops are averaged (test-time voting) and the region prior is applied before decoding.
+        Plates narrower than the model's input (crops that get upscaled) also vote with blurred copies of
+        their crops (:func:`with_blurred`).
         """
         crops = plate_crops(image, det, self.settings)
         if not crops:
@@ -102,6 +104,8 @@ class PlateReader:
         if probabilities is None:
             return self.recognizer.read(crops[0])
         rec = self.recognizer
+        if det.xyxy[2] - det.xyxy[0] < rec.cfg.img_width:  # type: ignore[attr-defined]
+            crops = with_blurred(crops)  # upscaled to the model input: add smoothed copies to the vote
         probs = probabilities(crops).mean(axis=0)
         table = apply_region(probs, self.settings.region, rec.cfg.alphabet, rec.cfg.pad_char)  # type: ignore
         return replace(rec.decode(table.probs), region=table.region)  # type: ignore[attr-defined]

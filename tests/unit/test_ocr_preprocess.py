@@ -8,7 +8,14 @@ import pytest
 
 from alpr_edge.config import OcrSettings
 from alpr_edge.ocr import RECOGNIZER_BACKENDS, build_recognizer
-from alpr_edge.ocr.preprocess import crop_box, crop_margins, mask_angle, plate_crops, rotated_crop
+from alpr_edge.ocr.preprocess import (
+    crop_box,
+    crop_margins,
+    mask_angle,
+    plate_crops,
+    rotated_crop,
+    with_blurred,
+)
 from alpr_edge.types import Detection
 
 
@@ -77,3 +84,48 @@ def test_recognizer_registry_and_optional_backends():
             cfg.ocr.backend = backend
             with pytest.raises(RuntimeError, match="pip install"):
                 build_recognizer(cfg)
+
+
+def test_with_blurred_appends_smoothed_copies():
+    rng = np.random.default_rng(0)
+    crops = [rng.integers(0, 256, (20, 40, 3), dtype=np.uint8), rng.integers(0, 256, (30, 60, 3), dtype=np.uint8)]
+    out = with_blurred(crops, 0.7)
+    assert len(out) == 4
+    assert out[0] is crops[0] and out[1] is crops[1]
+    for src, blurred in zip(crops, out[2:], strict=True):
+        assert blurred.shape == src.shape and blurred.dtype == np.uint8
+        assert blurred.astype(float).std() < src.astype(float).std()  # smoothed
+    assert with_blurred(crops, 0.0) == crops
+
+
+class _CountingRecognizer:
+    """Slot-probability recogniser stub that records how many crops each call gets."""
+
+    def __init__(self):
+        from types import SimpleNamespace
+
+        self.cfg = SimpleNamespace(img_width=128, alphabet="AB_", pad_char="_")
+        self.batches: list[int] = []
+
+    def probabilities(self, crops):
+        self.batches.append(len(crops))
+        table = np.zeros((len(crops), 3, 3), dtype=np.float32)
+        table[:, :, 0] = 1.0
+        return table
+
+    def decode(self, probs):
+        from alpr_edge.ocr.base import decode_slots
+
+        return decode_slots(probs, self.cfg.alphabet, self.cfg.pad_char, 3)
+
+
+@pytest.mark.parametrize(("width", "crops"), [(60, 10), (300, 5)])
+def test_read_plate_adds_blurred_crops_only_for_upscaled_plates(width, crops):
+    from alpr_edge.still import PlateReader
+
+    rec = _CountingRecognizer()
+    reader = PlateReader(plate_detector=None, recognizer=rec, settings=OcrSettings(region="none"))
+    image = np.random.default_rng(1).integers(0, 256, (480, 640, 3), dtype=np.uint8)
+    det = Detection(xyxy=(100, 200, 100 + width, 200 + width / 3), score=0.9, class_id=0, label="plate")
+    assert reader.read_plate(image, det).text == "AAA"
+    assert rec.batches == [crops]
