@@ -85,6 +85,40 @@ def test_avro_decoder_decodes_and_caches_writer_schema() -> None:
     assert registry.calls == 1
 
 
+@pytest.mark.parametrize(
+    ("raw", "error"),
+    [
+        (avro_bytes(plate_event(), schema_id=999_999), UnknownSchemaError),
+        (avro_bytes(plate_event(plate="")), ValidationError),
+        (avro_bytes(plate_event(captured_at=far_future())), ValidationError),
+        (avro_bytes(plate_event(event_id="not-a-uuid")), ValidationError),
+    ],
+    ids=["unknown-id", "empty-plate", "future", "bad-uuid"],
+)
+def test_avro_decoder_millis_mode_classifies_the_same(raw: bytes, error: type[Exception]) -> None:
+    validator = plate_event_validator(300, timestamps_as_millis=True)
+    decoder = AvroRegistryDecoder(InMemoryRegistry(), "plate_event", validator, timestamps_as_millis=True)  # type: ignore[arg-type]
+    with pytest.raises(error):
+        decoder.decode(raw, "t")
+
+
+def test_avro_decoder_millis_mode_keeps_timestamps_as_epoch_millis() -> None:
+    validator = plate_event_validator(300, timestamps_as_millis=True)
+    decoder = AvroRegistryDecoder(InMemoryRegistry(), "plate_event", validator, timestamps_as_millis=True)  # type: ignore[arg-type]
+    event = plate_event(captured_at=datetime.now(timezone.utc) + timedelta(seconds=60))
+    out = decoder.decode(avro_bytes(event), "t")
+    assert out is not None
+    assert out["captured_at"] == int(event["captured_at"].timestamp() * 1000)
+    assert type(out["published_at"]) is int
+
+
+def test_datetime_validator_still_refuses_int_timestamps() -> None:
+    event = plate_event()
+    event["captured_at"] = 1_700_000_000_000
+    with pytest.raises(ValueError, match="not a timestamp"):
+        plate_event_validator()(event)
+
+
 def test_avro_decoder_registry_down_is_transient() -> None:
     decoder = AvroRegistryDecoder(InMemoryRegistry(down=True), "plate_event")  # type: ignore[arg-type]
     with pytest.raises(TransientDecodeError):

@@ -50,14 +50,40 @@ def _validate(validator: Validator | None, record: dict[str, Any]) -> None:
         raise ValidationError(f"validator failed: {type(exc).__name__}: {exc}") from None
 
 
+def _without_timestamp_types(schema: Any) -> Any:
+    """A copy of an Avro schema (JSON form) without the timestamp-millis/-micros logical types."""
+    if isinstance(schema, list):
+        return [_without_timestamp_types(item) for item in schema]
+    if not isinstance(schema, dict):
+        return schema
+    out = {key: _without_timestamp_types(value) for key, value in schema.items()}
+    if out.get("logicalType") in ("timestamp-millis", "timestamp-micros"):
+        del out["logicalType"]
+    return out
+
+
 class AvroRegistryDecoder:
     """Avro through the Schema Registry, resolved to the local reader schema ``schema_name``."""
 
-    def __init__(self, registry: SchemaRegistryClient, schema_name: str, validator: Validator | None = None):
+    def __init__(
+        self,
+        registry: SchemaRegistryClient,
+        schema_name: str,
+        validator: Validator | None = None,
+        *,
+        timestamps_as_millis: bool = False,
+    ):
+        """``timestamps_as_millis``: timestamp-millis fields stay epoch-millisecond ints instead of
+        becoming datetimes (cheaper for sinks that serialise them as numbers, e.g. the storage sink)."""
         self._registry = registry
         self._schema_name = schema_name
-        self._reader = parsed_schema(schema_name)
+        self._plain_ts = timestamps_as_millis
         self._reader_canonical = json.loads(schema_str(schema_name))
+        self._reader = (
+            fastavro.parse_schema(_without_timestamp_types(self._reader_canonical))
+            if timestamps_as_millis
+            else parsed_schema(schema_name)
+        )
         self._writers: dict[int, Any] = {}
         self._validator = validator
 
@@ -76,7 +102,12 @@ class AvroRegistryDecoder:
         try:
             writer_json = json.loads(schema.schema_str)
             # Same schema as the reader: skip resolution (the fast path for every current producer).
-            writer = None if writer_json == self._reader_canonical else fastavro.parse_schema(writer_json)
+            if writer_json == self._reader_canonical:
+                writer = None
+            else:
+                writer = fastavro.parse_schema(
+                    _without_timestamp_types(writer_json) if self._plain_ts else writer_json
+                )
         except Exception as exc:
             raise UnknownSchemaError(f"schema id {schema_id} is not a usable Avro schema: {exc}") from None
         self._writers[schema_id] = writer
@@ -134,11 +165,22 @@ class RawDecoder:
 
 
 def make_decoder(
-    schema_name: str | None, use_avro: bool, registry_url: str, validator: Validator | None = None
+    schema_name: str | None,
+    use_avro: bool,
+    registry_url: str,
+    validator: Validator | None = None,
+    *,
+    timestamps_as_millis: bool = False,
 ) -> Decoder:
-    """The decoder for a consumer: raw when ``schema_name`` is None, else Avro or JSON."""
+    """The decoder for a consumer: raw when ``schema_name`` is None, else Avro or JSON.
+    ``timestamps_as_millis`` (Avro only): timestamp fields as epoch-millisecond ints."""
     if schema_name is None:
         return RawDecoder()
     if use_avro:
-        return AvroRegistryDecoder(SchemaRegistryClient({"url": registry_url}), schema_name, validator)
+        return AvroRegistryDecoder(
+            SchemaRegistryClient({"url": registry_url}),
+            schema_name,
+            validator,
+            timestamps_as_millis=timestamps_as_millis,
+        )
     return JsonDecoder(schema_name, validator)

@@ -13,7 +13,8 @@ def build_runner(cfg: CoreConfig) -> ConsumerRunner:
         "plate_event",
         cfg.kafka.use_avro,
         cfg.kafka.schema_registry_url,
-        plate_event_validator(settings.max_future_skew_s),
+        plate_event_validator(settings.max_future_skew_s, timestamps_as_millis=cfg.kafka.use_avro),
+        timestamps_as_millis=True,  # rows.py sends them as epoch milliseconds anyway (Avro only)
     )
     sink = PostgresEventSink(cfg.database, cfg.storage)
     return ConsumerRunner(
