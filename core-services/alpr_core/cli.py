@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import gc
 import logging
 import sys
 
@@ -35,6 +36,12 @@ def _run_consumer(prog: str, argv: list[str] | None, service: str) -> int:
     configure_logging(cfg.logging)
     runner = importlib.import_module(f"alpr_core.{service}.service").build_runner(cfg)
     runner.metrics.serve(runner.settings.metrics_port)
+    # A batch is tens of thousands of short-lived, acyclic decoded records: with the default
+    # thresholds the cyclic GC would scan them (and every start-up object) many times per batch
+    # (~10% of the storage-consumer's CPU). Start-up objects go to the permanent generation and
+    # young collections run every 50,000 allocations instead of 700.
+    gc.freeze()
+    gc.set_threshold(50_000, 20, 20)
     runner.run()
     return 0
 

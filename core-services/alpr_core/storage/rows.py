@@ -61,9 +61,13 @@ def _json_default(value: Any) -> Any:
     raise TypeError(f"{type(value).__name__} is not JSON serialisable")
 
 
+# One encoder for every event (json.dumps with options builds a new JSONEncoder per call).
+_encode = json.JSONEncoder(default=_json_default, separators=(",", ":"), allow_nan=False).encode
+
+
 def event_json(event: dict[str, Any]) -> str:
     """The event as compact ASCII JSON (timestamp-millis fields as epoch milliseconds)."""
-    return json.dumps(event, default=_json_default, separators=(",", ":"), allow_nan=False)
+    return _encode(event)
 
 
 def copy_line(event: dict[str, Any]) -> str:
