@@ -70,6 +70,11 @@ class DetectorSettings(StrictModel):
                                   description="Run the next pass when the best score so far is lower.")
     plate_backup_model: str | None = Field(None, description="Still images: another plate detector (file "
                                                              "name) tried last when both passes find none.")
+    tile_grid: int = Field(3, ge=0, le=8,
+                           description="Still images, last pass when no plate scored escalate_below: the plate "
+                                       "detector on grid x grid overlapping tiles (0 or 1: off).")
+    tile_imgsz: int = Field(640, ge=64, le=2048, multiple_of=32, description="Input long side of a tile pass.")
+    tile_overlap: float = Field(0.25, ge=0.0, le=1.0, description="Tiles grow by this share of a grid cell.")
     min_plate_vehicle_overlap: float = Field(0.5, ge=0.0, le=1.0,
                                              description="Share of a plate box inside a vehicle to match it.")
     intra_op_threads: int = Field(2, ge=0, le=256, description="ONNX Runtime intra-op threads (0 = default).")

@@ -9,8 +9,9 @@ Public API (alpr-read, the accuracy benchmark and the video pipeline)::
 Detection is a cascade: the plate detector first runs at a small input (``detector.plate_imgsz``); only
 when it finds nothing scoring ``detector.escalate_below`` or more does it run again at
 ``detector.plate_fallback_imgsz`` (small or distant plates), then the optional backup model
-(``detector.plate_backup_model``). The video pipeline can call :meth:`read`
-on a vehicle crop, or detect plates itself and call :meth:`read_plate` for the best shot of a track.
+(``detector.plate_backup_model``), then on ``detector.tile_grid`` x ``tile_grid`` overlapping tiles.
+The video pipeline can call :meth:`read` on a vehicle crop, or detect plates itself and call
+:meth:`read_plate` for the best shot of a track.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ from .detectors import (
     match_plates_to_vehicles,
     shift_detection,
 )
+from .detectors.tiled import TiledDetector
 from .ocr import PlateRecognizer, build_recognizer
 from .ocr.formats import apply_region
 from .ocr.preprocess import plate_crops, with_blurred
@@ -76,16 +78,7 @@ class PlateReader:
         det = cfg.detector
         use_vehicles = det.plates_in_vehicles if with_vehicles is None else with_vehicles
         vehicles = build_vehicle_detector(cfg) if use_vehicles else None
-        first = build_plate_detector(cfg, det.plate_imgsz)
-        fallbacks = []
-        if det.plate_fallback_imgsz and det.plate_fallback_imgsz != det.plate_imgsz:
-            fallbacks.append(build_plate_detector(cfg, det.plate_fallback_imgsz))
-        if det.plate_backup_model:
-            fallbacks.append(build_detector(det.backend, det.plate_backup_model, cfg, conf=det.plate_conf))
-        for detector in [first, *fallbacks]:
-            prepare = getattr(detector, "prepare", None)
-            if prepare is not None:
-                prepare(COMMON_IMAGE_SIZES)
+        first, *fallbacks = plate_cascade(cfg)
         return cls(first, build_recognizer(cfg), cfg.ocr, vehicles, det.min_plate_vehicle_overlap,
                    fallbacks, det.escalate_below, det.plates_in_vehicles)
 
@@ -157,6 +150,30 @@ class PlateReader:
                                    vehicle_bbox=veh.xyxy if veh else None,
                                    vehicle_type=veh.label if veh else None))
         return sorted(reads, key=plate_likeness, reverse=True)
+
+
+def plate_cascade(cfg: EdgeConfig) -> list[Detector]:
+    """The still-image plate detector passes, in order: first input size, fallback size, backup model, tiles.
+
+    Each is prepared for :data:`COMMON_IMAGE_SIZES` (derived inputs built now, not on the first image).
+    """
+    det = cfg.detector
+    passes = [build_plate_detector(cfg, det.plate_imgsz)]
+    fallback = None
+    if det.plate_fallback_imgsz and det.plate_fallback_imgsz != det.plate_imgsz:
+        fallback = build_plate_detector(cfg, det.plate_fallback_imgsz)
+        passes.append(fallback)
+    if det.plate_backup_model:
+        passes.append(build_detector(det.backend, det.plate_backup_model, cfg, conf=det.plate_conf))
+    if det.tile_grid > 1:
+        reuse = fallback is not None and det.tile_imgsz == det.plate_fallback_imgsz
+        inner = fallback if reuse and fallback is not None else build_plate_detector(cfg, det.tile_imgsz)
+        passes.append(TiledDetector(inner, det.tile_grid, det.tile_overlap, det.iou_thresh))
+    for detector in passes:
+        prepare = getattr(detector, "prepare", None)
+        if prepare is not None:
+            prepare(COMMON_IMAGE_SIZES)
+    return passes
 
 
 def plate_likeness(read: StillRead) -> float:
