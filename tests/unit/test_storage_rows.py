@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -40,15 +41,27 @@ def test_event_json_uses_epoch_millis_and_round_trips() -> None:
 @pytest.mark.parametrize("plate", ["AB\\12", "TAB\tX", "NEW\nLINE", "ÉÜ漢"])
 def test_copy_line_is_one_line_with_doubled_backslashes(plate: str) -> None:
     line = copy_line(plate_event(plate=plate))
-    assert line.endswith("\n") and line.count("\n") == 1 and "\t" not in line
-    assert json.loads(line.replace("\\\\", "\\"))["plate"]["text"] == plate
+    assert line.endswith(b"\n") and line.count(b"\n") == 1 and b"\t" not in line
+    assert json.loads(line.replace(b"\\\\", b"\\"))["plate"]["text"] == plate
 
 
-def test_nan_is_refused() -> None:
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
+def test_non_finite_numbers_become_null(value: float) -> None:
+    """jsonb has no NaN/Infinity: the event is stored with a null there instead of being refused."""
     event = plate_event()
-    event["plate"]["confidence"] = float("nan")
-    with pytest.raises(ValueError):
-        event_json(event)
+    event["plate"]["confidence"] = value
+    event["plate"]["char_confidences"] = [0.9, value]
+    doc = json.loads(event_json(event))
+    assert doc["plate"]["confidence"] is None and doc["plate"]["char_confidences"] == [0.9, None]
+
+
+def test_datetimes_and_bytes_are_encoded_for_the_flattening_sql() -> None:
+    event = plate_event()
+    event["captured_at"] = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=timezone.utc)
+    event["extras"] = {"blob": b"\x00\xff"}
+    doc = json.loads(event_json(event))
+    assert doc["captured_at"] == 1767323045678
+    assert doc["extras"]["blob"] == "\x00\xff"
 
 
 @pytest.mark.parametrize(("store_raw", "raw_expr"), [(True, "d FROM"), (False, "NULL::jsonb FROM")])

@@ -76,11 +76,11 @@ class PostgresEventSink:
                 f"PostgreSQL {self._db.host}:{self._db.port}: {type(exc).__name__}: {exc}"
             ) from exc
 
-    def _write_lines(self, lines: list[str]) -> int:
+    def _write_lines(self, lines: list[bytes]) -> int:
         """One transaction: COPY the documents, flatten them into the table. Returns rows inserted."""
         with self._pool.connection() as conn, conn.cursor() as cur:
             with cur.copy(self._copy_sql) as copy:
-                copy.write("".join(lines))
+                copy.write(b"".join(lines))
             cur.execute(self._insert_sql)
             return cur.rowcount
 
