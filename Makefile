@@ -8,10 +8,11 @@ export ALPR_SHARED_DIR ?= $(SHARED)
 
 .PHONY: venv venv-edge test test-unit test-integration demo stack-up stack-down stack-status lint typecheck clean
 
-$(BIN)/.installed: requirements.txt requirements-edge.txt requirements-dev.txt pyproject.toml
+$(BIN)/.installed: requirements.txt requirements-edge.txt requirements-models.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q --upgrade pip wheel setuptools
 	$(BIN)/pip install -q -r requirements-dev.txt -r requirements-edge.txt
+	$(BIN)/pip install -q --no-deps -r requirements-models.txt
 	$(BIN)/pip install -q --no-deps -e .
 	touch $@
 

@@ -48,6 +48,11 @@ class ModelSettings(StrictModel):
     ocr_model: str = Field("cct_xs_v1_global.onnx", description="Plate OCR model file name.")
     ocr_config: str = Field("cct_xs_v1_global_plate_config.yaml",
                             description="Plate OCR model config (fast-plate-ocr).")
+    ppocr_det_model: str = Field("rapidocr:ch_PP-OCRv4_det_infer.onnx",
+                                 description="PP-OCR text-line detector for ocr.second_opinion: a file in the "
+                                             "model folder, or rapidocr:FILE (inside the rapidocr_onnxruntime wheel).")
+    ppocr_rec_model: str = Field("rapidocr:ch_PP-OCRv4_rec_infer.onnx",
+                                 description="PP-OCR recogniser for ocr.second_opinion (same forms).")
     verify_sha256: bool = Field(True, description="Check model files against the manifest's sha256.")
 
 
@@ -95,6 +100,13 @@ class OcrSettings(StrictModel):
     region: Literal["auto", "br", "us", "none"] = Field("auto", description="Format prior (ocr/formats.py).")
     min_confidence: float = Field(0.0, ge=0.0, le=1.0, description="Reads below this confidence are dropped.")
     max_plates: int = Field(5, ge=1, le=100, description="Plates read per image (the most plate-like first).")
+    second_opinion: Literal["none", "ppocr"] = Field(
+        "ppocr", description="Still images: recogniser asked when a read is unsure (ocr/fusion.py); none: off.")
+    second_opinion_below: float = Field(
+        0.3, ge=0.0, le=1.0, description="Ask it when the read's confidence is below this; its read wins when "
+                                         "more confident.")
+    ppocr_det_imgsz: int = Field(160, ge=64, le=960, multiple_of=32,
+                                 description="Long side of the plate crop for the PP-OCR line detector.")
 
 
 class TrackingSettings(StrictModel):

@@ -31,8 +31,9 @@ from .detectors import (
     shift_detection,
 )
 from .detectors.tiled import TiledDetector
-from .ocr import PlateRecognizer, build_recognizer
+from .ocr import PlateRecognizer, build_recognizer, build_second_opinion
 from .ocr.formats import apply_region
+from .ocr.fusion import choose_read, needs_second_opinion
 from .ocr.preprocess import plate_crops, with_blurred
 from .types import BBox, Detection, OcrResult, PlateCandidate
 
@@ -63,12 +64,13 @@ class PlateReader:
     def __init__(self, plate_detector: Detector, recognizer: PlateRecognizer, settings: OcrSettings,
                  vehicle_detector: Detector | None = None, min_plate_vehicle_overlap: float = 0.5,
                  fallbacks: list[Detector] | None = None, escalate_below: float = 0.3,
-                 plates_in_vehicles: bool = False):
+                 plates_in_vehicles: bool = False, second_opinion: PlateRecognizer | None = None):
         self.plates = plate_detector
         self.plates_in_vehicles = plates_in_vehicles and vehicle_detector is not None
         self.fallbacks = list(fallbacks or [])
         self.escalate_below = escalate_below
         self.recognizer = recognizer
+        self.second_opinion = second_opinion
         self.settings = settings
         self.vehicles = vehicle_detector
         self.min_overlap = min_plate_vehicle_overlap
@@ -80,7 +82,7 @@ class PlateReader:
         vehicles = build_vehicle_detector(cfg) if use_vehicles else None
         first, *fallbacks = plate_cascade(cfg)
         return cls(first, build_recognizer(cfg), cfg.ocr, vehicles, det.min_plate_vehicle_overlap,
-                   fallbacks, det.escalate_below, det.plates_in_vehicles)
+                   fallbacks, det.escalate_below, det.plates_in_vehicles, build_second_opinion(cfg))
 
     def read_plate(self, image: np.ndarray, det: Detection) -> OcrResult:
         """OCR of one detected plate of ``image``.
@@ -88,11 +90,19 @@ class PlateReader:
         The crop(s) come from :func:`plate_crops`; with a slot-probability backend (fast-plate-ocr) the
         tables of the crops are averaged (test-time voting) and the region prior is applied before decoding.
         Plates narrower than the model's input (crops that get upscaled) also vote with blurred copies of
-        their crops (:func:`with_blurred`).
+        their crops (:func:`with_blurred`). A read less confident than ``ocr.second_opinion_below`` is
+        compared with the second-opinion recogniser's read of the middle crop (:func:`choose_read`).
         """
         crops = plate_crops(image, det, self.settings)
         if not crops:
             return OcrResult(text="", confidence=0.0)
+        result = self._read_crops(crops, det)
+        below = self.settings.second_opinion_below
+        if self.second_opinion is not None and needs_second_opinion(result, below):
+            result = choose_read(result, self.second_opinion.read(crops[len(crops) // 2]), below)
+        return result
+
+    def _read_crops(self, crops: list[np.ndarray], det: Detection) -> OcrResult:
         probabilities = getattr(self.recognizer, "probabilities", None)
         if probabilities is None:
             return self.recognizer.read(crops[0])

@@ -6,7 +6,8 @@ Public API::
                                          # char_confidences, top-N candidates)
 
 Backends live in :data:`RECOGNIZER_BACKENDS` (``ocr.backend``): ``fast_plate`` (fast-plate-ocr ONNX, default),
-``paddle`` and ``rapidocr`` (optional, imported lazily).
+``paddle`` and ``rapidocr`` (optional, imported lazily). ``build_second_opinion(cfg)``: the PP-OCRv4 line
+reader that :class:`alpr_edge.still.PlateReader` asks about unsure reads (``ocr.second_opinion``).
 """
 
 from __future__ import annotations
@@ -15,10 +16,11 @@ import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from ..models import resolve_model
+from ..models import resolve_model, resolve_model_dir
 from .base import PlateRecognizer, beam_candidates, decode_slots
 from .fast_plate import FastPlateRecognizer, PlateModelConfig
 from .optional import PaddleRecognizer, RapidOcrRecognizer
+from .ppocr import PpOcrLineReader, resolve_ppocr_model
 
 if TYPE_CHECKING:
     from ..config import EdgeConfig
@@ -43,6 +45,19 @@ RECOGNIZER_BACKENDS: dict[str, Callable[[EdgeConfig], PlateRecognizer]] = {
 }
 
 
+def build_second_opinion(cfg: EdgeConfig) -> PlateRecognizer | None:
+    """The recogniser of ``cfg.ocr.second_opinion`` (None when ``none``)."""
+    if cfg.ocr.second_opinion == "none":
+        return None
+    from ..detectors.base import make_session
+
+    device = "cpu" if cfg.device == "cpu" else cfg.device
+    model_dir = resolve_model_dir(cfg.model_dir)
+    det, rec = (make_session(resolve_ppocr_model(name, model_dir), device, cfg.detector.intra_op_threads)
+                for name in (cfg.models.ppocr_det_model, cfg.models.ppocr_rec_model))
+    return PpOcrLineReader(det, rec, det_imgsz=cfg.ocr.ppocr_det_imgsz)
+
+
 def build_recognizer(cfg: EdgeConfig) -> PlateRecognizer:
     """The recogniser named by ``cfg.ocr.backend``."""
     try:
@@ -59,8 +74,10 @@ __all__ = [
     "PaddleRecognizer",
     "PlateModelConfig",
     "PlateRecognizer",
+    "PpOcrLineReader",
     "RapidOcrRecognizer",
     "beam_candidates",
     "build_recognizer",
+    "build_second_opinion",
     "decode_slots",
 ]
