@@ -135,9 +135,7 @@ class BytesDecoder:
 
 
 class Sink:
-    def __init__(
-        self, consumer: InMemoryConsumer, failures: list[Exception] | None = None, sleep_s: float = 0.0
-    ):
+    def __init__(self, consumer: InMemoryConsumer, failures: list[Exception] | None = None, sleep_s: float = 0.0):
         self.consumer = consumer
         self.failures = list(failures or [])
         self.sleep_s = sleep_s
@@ -164,9 +162,7 @@ def make(messages: list[Msg], failures: list[Exception] | None = None, sleep_s: 
     consumer = InMemoryConsumer(clock, messages)
     sink = Sink(consumer, failures, sleep_s)
     dlq = ListDlq()
-    cfg = ConsumerSettings(
-        group_id="g", metrics_port=1, **{"batch_size": 3, "poll_timeout_s": 0.5, **settings}
-    )
+    cfg = ConsumerSettings(group_id="g", metrics_port=1, **{"batch_size": 3, "poll_timeout_s": 0.5, **settings})
     runner = ConsumerRunner(
         "test",
         cfg,
@@ -205,9 +201,7 @@ def test_flushes_a_partial_batch_after_the_interval() -> None:
 
 
 def test_transient_errors_pause_retry_with_backoff_and_commit_once() -> None:
-    runner, consumer, sink, dlq, clock = make(
-        msgs("a", "b", "c"), failures=[TransientSinkError("db down")] * 3
-    )
+    runner, consumer, sink, dlq, clock = make(msgs("a", "b", "c"), failures=[TransientSinkError("db down")] * 3)
     attempts_at: list[float] = []
     original = sink.write
 
@@ -331,7 +325,7 @@ def chunked(fail_calls: set[int]) -> tuple[ConsumerRunner, InMemoryConsumer, Chu
 def test_large_batches_are_written_in_chunks_and_committed_once() -> None:
     runner, consumer, sink, dlq = chunked(fail_calls=set())
     runner.step()
-    assert sink.calls == [250, 249, 100]  # offset 300 was dead-lettered while decoding chunk 2
+    assert sink.calls == [250, 250, 99]  # offset 300 was dead-lettered while decoding chunk 2
     assert sink.commits_seen == [0, 0, 0] and consumer.commits == [[(0, 600)]]
     assert [d.record.offset for d in dlq.letters] == [300]
     assert sum(len(b) for b in sink.batches) == 599
@@ -343,6 +337,48 @@ def test_a_failed_chunk_fails_the_batch_and_only_it_is_written_again() -> None:
     assert consumer.commits == [] and consumer.paused
     for _ in range(5):
         runner.step()
-    assert sink.calls == [250, 249, 100, 249]
+    assert sink.calls == [250, 250, 99, 250]
     assert consumer.commits == [[(0, 600)]]
     assert sorted(v for b in sink.batches for v in b) == sorted(f"v{i}" for i in range(600) if i != 300)
+
+
+def values(n: int) -> list[str]:
+    return [f"v{i}" for i in range(n)]
+
+
+def test_the_next_batch_is_decoded_while_the_last_writes_run_and_committed_after() -> None:
+    runner, consumer, sink, _, _ = make(msgs(*values(1200)), batch_size=600, sleep_s=0.02)
+    runner.step()
+    assert consumer.commits == [[(0, 600)]]
+    assert len(runner._batch) == 600 and runner._batch.decoded_upto > 0  # decoded during the writes
+    assert sink.commits_seen[:3] == [0, 0, 0]
+    runner.step()
+    assert consumer.commits == [[(0, 600)], [(0, 1200)]]
+    assert [v for b in sink.batches for v in b] == values(1200)
+
+
+def test_a_failed_batch_keeps_the_fetched_next_one_behind_it() -> None:
+    runner, consumer, sink, _, _ = make(
+        msgs(*values(1200)), [TransientSinkError("db down")], batch_size=600, retry_backoff_s=(1.0,)
+    )
+    runner.step()
+    assert consumer.commits == [] and consumer.paused and len(runner._next) == 600
+    for _ in range(6):
+        runner.step()
+    assert consumer.commits == [[(0, 600)], [(0, 1200)]]
+    written = [v for b in sink.batches for v in b]
+    assert set(written) == set(values(1200)) and written[-600:] == values(1200)[600:]
+
+
+def test_stop_writes_and_commits_the_batch_and_the_one_fetched_behind_it() -> None:
+    runner, consumer, sink, _, _ = make(msgs(*values(1200)), batch_size=600)
+    original = sink.write
+
+    def write_then_stop(batch: list[Record]) -> None:
+        runner.stop()
+        original(batch)
+
+    sink.write = write_then_stop  # type: ignore[method-assign]
+    runner.run()
+    assert consumer.commits == [[(0, 600)], [(0, 1200)]] and consumer.closed
+    assert [v for b in sink.batches for v in b] == values(1200)

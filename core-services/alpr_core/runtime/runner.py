@@ -8,6 +8,10 @@ letters are acknowledged by Kafka (at-least-once; sinks are idempotent). A trans
 assigned partitions and retries the same batch after 2 s, 4 s, 8 s, then every 8 s (``retry_backoff_s``)
 while polling keeps the group membership alive. Permanent decode failures and records the sink
 rejects go to the DLQ topic with their origin in headers. Partitions being revoked get one flush first.
+
+Throughput: a large batch is written in sub-batches by ``sink_threads`` writers while the main thread
+decodes the next sub-batch; while the last ones are written, it decodes the messages already fetched
+for the next batch (never committed before the batch ahead of them).
 """
 
 from __future__ import annotations
@@ -26,10 +30,11 @@ from confluent_kafka import Consumer, KafkaError, KafkaException, Message, Topic
 from alpr_common.settings import KafkaSettings
 
 from ..config import ConsumerSettings
+from .batch import Batch
 from .decoding import Decoder
 from .dlq import DeadLetter, DlqPublisher
-from .errors import PermanentDecodeError, PermanentRecordError, TransientSinkError
-from .kafka_io import consumer_config, to_record
+from .errors import PermanentRecordError, TransientDecodeError, TransientSinkError
+from .kafka_io import consumer_config
 from .metrics import ConsumerMetrics
 from .records import Record
 from .sink import BatchSink
@@ -37,6 +42,7 @@ from .sink import BatchSink
 logger = logging.getLogger(__name__)
 
 MIN_CHUNK = 250  # smallest sub-batch written while the next one is decoded (batches < 500: one write)
+LOOKAHEAD_STEP = 100  # messages of the next batch decoded between two looks at the running writes
 
 
 class ConsumerRunner:
@@ -73,11 +79,10 @@ class ConsumerRunner:
             timeout_s=settings.batch_timeout_s,
         )
         self._consumer = consumer or Consumer(consumer_config(kafka, settings))
-        self._executor = ThreadPoolExecutor(
-            max_workers=max(1, sink_threads), thread_name_prefix=f"{name}-sink"
-        )
+        self._executor = ThreadPoolExecutor(max_workers=max(1, sink_threads), thread_name_prefix=f"{name}-sink")
         self._stop = threading.Event()
-        self._reset_batch()
+        self._batch = Batch()  # being written; committed when durable
+        self._next = Batch()  # fetched behind it, decoded while its last writes run
         self._attempt = 0
         self._retry_at: float | None = None
         self._paused = False
@@ -97,11 +102,10 @@ class ConsumerRunner:
         try:
             while not self._stop.is_set():
                 self.step()
-            if self._pending:
-                logger.info(
-                    "%s-consumer: stopping, flushing the last %d message(s)", self.name, len(self._pending)
-                )
-                self._flush(retry=False)
+            while self._batch.pending:  # the batch, then the one fetched behind it
+                logger.info("%s-consumer: stopping, flushing %d message(s)", self.name, len(self._batch))
+                if not self._flush(retry=False):
+                    break
         finally:
             self._close()
 
@@ -113,26 +117,20 @@ class ConsumerRunner:
             if self._clock() >= self._retry_at:
                 self._flush(retry=True)
             return
-        want = max(1, self.settings.batch_size - len(self._pending))
-        self._add(self._consumer.consume(num_messages=want, timeout=self.settings.poll_timeout_s))
-        if self._pending and (
-            len(self._pending) >= self.settings.batch_size
-            or self._clock() - self._first_at >= self.settings.flush_interval_s
-        ):
+        size, batch = self.settings.batch_size, self._batch
+        if len(batch) < size:  # returns once the batch is full, or after the poll timeout
+            self._add(self._consumer.consume(num_messages=size - len(batch), timeout=self.settings.poll_timeout_s))
+        if len(batch) >= size and len(self._next) < size:  # and what is already fetched behind it
+            self._add(self._consumer.consume(num_messages=size - len(self._next), timeout=0))
+        if batch.pending and (len(batch) >= size or self._clock() - batch.first_at >= self.settings.flush_interval_s):
             self._flush(retry=True)
         self._update_lag()
 
     # -- batch ------------------------------------------------------------------------------------
-    def _reset_batch(self) -> None:
-        self._pending: list[Message] = []
-        self._decoded_upto = 0
-        self._records: list[Record] = []
-        self._letters: list[DeadLetter] = []
-        self._done: list[Record] = []
-        self._first_at = 0.0
-
     def _add(self, msgs: list[Message]) -> None:
+        """Messages go to the batch until it is full, then (and once anything is there) to the next."""
         counts: dict[str, int] = {}
+        now, size = self._clock(), self.settings.batch_size
         for msg in msgs:
             err = msg.error()
             if err is not None:
@@ -141,40 +139,25 @@ class ConsumerRunner:
                     if err.fatal():
                         raise KafkaException(err)
                 continue
-            if not self._pending:
-                self._first_at = self._clock()
-            self._pending.append(msg)
+            target = self._next if self._next.pending or len(self._batch) >= size else self._batch
+            target.add(msg, now)
             counts[msg.topic()] = counts.get(msg.topic(), 0) + 1
         for topic, n in counts.items():
             self.metrics.consumed.labels(self.name, topic).inc(n)
 
-    def _decode_new(self, limit: int | None = None) -> None:
-        """Decode messages not decoded yet (at most ``limit``); permanent failures become dead letters."""
-        decode = self._decoder.decode
-        end = len(self._pending) if limit is None else min(len(self._pending), self._decoded_upto + limit)
-        while self._decoded_upto < end:
-            msg = self._pending[self._decoded_upto]
-            try:
-                self._records.append(to_record(msg, decode(msg.value(), msg.topic())))
-            except PermanentDecodeError as exc:
-                self._letters.append(DeadLetter(to_record(msg, None), exc.error_type, str(exc)))
-            self._decoded_upto += 1  # a TransientDecodeError leaves this message for the retry
+    def _decode_and_write_overlapped(self, deadline: float, look_ahead: bool) -> None:
+        """First attempt of a large batch: decode chunk k+1 while the sink threads write chunk k, then
+        (``look_ahead``) decode the next batch's fetched messages until the writes are done.
 
-    def _decode_and_write_overlapped(self, deadline: float) -> None:
-        """First attempt of a large batch: decode chunk k+1 while the sink thread writes chunk k.
-
-        Chunks that fail stay in ``_records`` for the ordinary (sequential) write path; a transient
+        Chunks that fail stay in ``records`` for the ordinary (sequential) write path; a transient
         failure of any chunk fails the batch (written chunks are rewritten idempotently on retry)."""
-        chunk = max(MIN_CHUNK, -(-self.settings.batch_size // 4))
+        batch = self._batch
         inflight: list[tuple[Future[None], list[Record]]] = []
         error: BaseException | None = None
         try:
-            while self._decoded_upto < len(self._pending):
-                start = len(self._records)
-                self._decode_new(limit=chunk)
-                part = self._records[start:]
-                if part:
-                    inflight.append((self._executor.submit(self._sink.write, list(part)), part))
+            self._submit_chunks(batch, inflight)
+            if look_ahead:
+                self._decode_next_until_done([future for future, _ in inflight], deadline)
         finally:
             written: set[int] = set()
             for future, part in inflight:
@@ -185,20 +168,44 @@ class ConsumerRunner:
                     continue  # rewritten by _write_records, which dead-letters the rejected records
                 except TransientSinkError as exc:
                     error = error or exc
-            self._done.extend(rec for rec in self._records if id(rec) in written)
-            self._records = [rec for rec in self._records if id(rec) not in written]
+            batch.done.extend(rec for rec in batch.records if id(rec) in written)
+            batch.records = [rec for rec in batch.records if id(rec) not in written]
         if error is not None:
             raise error
 
+    def _submit_chunks(self, batch: Batch, inflight: list[tuple[Future[None], list[Record]]]) -> None:
+        """Decode the batch chunk by chunk, handing each chunk to a sink thread as soon as it is full."""
+        chunk = max(MIN_CHUNK, -(-self.settings.batch_size // 4))
+        submitted = 0
+        while True:
+            backlog = len(batch.records) - submitted
+            if backlog < chunk and batch.undecoded:
+                batch.decode(self._decoder.decode, limit=chunk - backlog)
+                continue
+            if not backlog:
+                return
+            part = batch.records[submitted : submitted + chunk]
+            submitted += len(part)
+            inflight.append((self._executor.submit(self._sink.write, part), part))
+
+    def _decode_next_until_done(self, futures: list[Future[None]], deadline: float) -> None:
+        nxt, decode = self._next, self._decoder.decode
+        try:
+            while nxt.undecoded and self._clock() < deadline and not all(f.done() for f in futures):
+                nxt.decode(decode, limit=LOOKAHEAD_STEP)
+        except TransientDecodeError as exc:  # left undecoded: its own flush meets it again
+            logger.debug("%s-consumer: look-ahead decoding stopped: %s", self.name, exc)
+
     def _flush(self, retry: bool) -> bool:
         """Make the batch durable and commit it. False (batch kept) on a transient failure."""
-        started = self._clock()
+        started, batch = self._clock(), self._batch
         try:
-            if not self._records and not self._done and len(self._pending) >= 2 * MIN_CHUNK:
-                self._decode_and_write_overlapped(started + self.settings.batch_timeout_s)
-            self._decode_new()
+            if self._attempt == 0 and not batch.done and len(batch) >= 2 * MIN_CHUNK:
+                look_ahead = retry and not self._stop.is_set()
+                self._decode_and_write_overlapped(started + self.settings.batch_timeout_s, look_ahead)
+            batch.decode(self._decoder.decode)
             self._write_records()
-            self._dlq.publish(self._letters)
+            self._dlq.publish(batch.letters)
         except TransientSinkError as exc:
             self._on_transient(exc, retry)
             return False
@@ -207,20 +214,19 @@ class ConsumerRunner:
         return True
 
     def _write_records(self) -> None:
-        while self._records:
+        batch = self._batch
+        while batch.records:
             try:
-                self._call_sink(self._records)
-                self._done.extend(self._records)
-                self._records = []
+                self._call_sink(batch.records)
+                batch.done.extend(batch.records)
+                batch.records = []
                 return
             except PermanentRecordError as exc:
                 rejected = {id(rec) for rec, _ in exc.failures}
-                if not rejected & {id(rec) for rec in self._records}:
+                if not rejected & {id(rec) for rec in batch.records}:
                     raise TransientSinkError(f"sink rejected records outside the batch: {exc}") from exc
-                self._letters.extend(
-                    DeadLetter(rec, "SinkRejectedError", reason) for rec, reason in exc.failures
-                )
-                self._records = [rec for rec in self._records if id(rec) not in rejected]
+                batch.letters.extend(DeadLetter(rec, "SinkRejectedError", reason) for rec, reason in exc.failures)
+                batch.records = [rec for rec in batch.records if id(rec) not in rejected]
 
     def _call_sink(self, records: list[Record]) -> None:
         future = self._executor.submit(self._sink.write, list(records))
@@ -242,15 +248,16 @@ class ConsumerRunner:
             raise TransientSinkError(f"{type(exc).__name__}: {exc}") from exc
 
     def _record_success(self, started: float) -> None:
+        batch = self._batch
         written: dict[str, int] = {}
-        for rec in self._done:
+        for rec in batch.done:
             written[rec.topic] = written.get(rec.topic, 0) + 1
         for topic, count in written.items():
             self.metrics.written.labels(self.name, topic).inc(count)
-        for letter in self._letters:
+        for letter in batch.letters:
             self.metrics.dlq.labels(self.name, letter.error_type).inc()
         self.metrics.batch_latency.labels(self.name).observe(self._clock() - started)
-        self.metrics.batch_size.labels(self.name).observe(len(self._pending))
+        self.metrics.batch_size.labels(self.name).observe(len(batch))
         if self._attempt:
             logger.info(
                 "%s-consumer: batch written after %d retr%s",
@@ -258,7 +265,7 @@ class ConsumerRunner:
                 self._attempt,
                 "y" if self._attempt == 1 else "ies",
             )
-        self._reset_batch()
+        self._batch, self._next = self._next, Batch()
         self._attempt = 0
         self._retry_at = None
         if self._paused:
@@ -269,13 +276,12 @@ class ConsumerRunner:
         self.metrics.retries.labels(self.name).inc()
         backoff = self.settings.retry_backoff_s
         delay = backoff[min(self._attempt - 1, len(backoff) - 1)]
-        first = self._pending[0] if self._pending else None
-        where = f"{first.topic()}[{first.partition()}]@{first.offset()}" if first is not None else "-"
+        where = self._batch.where()
         if not retry:
             logger.warning(
                 "%s-consumer: batch of %d from %s not written (%s); left uncommitted",
                 self.name,
-                len(self._pending),
+                len(self._batch),
                 where,
                 exc,
             )
@@ -283,7 +289,7 @@ class ConsumerRunner:
         logger.warning(
             "%s-consumer: batch of %d from %s failed (attempt %d: %s); partitions paused, retry in %.0fs",
             self.name,
-            len(self._pending),
+            len(self._batch),
             where,
             self._attempt,
             exc,
@@ -301,10 +307,7 @@ class ConsumerRunner:
         self.metrics.paused.labels(self.name).set(1 if paused else 0)
 
     def _commit(self) -> None:
-        last: dict[tuple[str, int], int] = {}
-        for msg in self._pending:
-            last[(msg.topic(), msg.partition())] = msg.offset()
-        offsets = [TopicPartition(t, p, o + 1) for (t, p), o in last.items()]
+        offsets = self._batch.offsets()
         if not offsets:
             return
         try:
@@ -326,11 +329,11 @@ class ConsumerRunner:
 
     def _on_revoke(self, consumer: Any, partitions: list[TopicPartition]) -> None:
         logger.info("%s-consumer: revoking %s", self.name, _tps(partitions))
-        if self._pending and not self._flush(retry=False):
+        if self._batch.pending and not self._flush(retry=False):
             logger.warning(
                 "%s-consumer: dropping %d unflushed message(s); the next owner reads them again",
                 self.name,
-                len(self._pending),
+                len(self._batch) + len(self._next),
             )
         self._forget_batch()
 
@@ -339,12 +342,13 @@ class ConsumerRunner:
             "%s-consumer: lost %s; %d unflushed message(s) will be redelivered",
             self.name,
             _tps(partitions),
-            len(self._pending),
+            len(self._batch) + len(self._next),
         )
         self._forget_batch()
 
     def _forget_batch(self) -> None:
-        self._reset_batch()
+        """Drop both batches (uncommitted: whoever owns the partitions next reads them again)."""
+        self._batch, self._next = Batch(), Batch()
         self._attempt = 0
         self._retry_at = None
         self._paused = False
