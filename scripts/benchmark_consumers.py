@@ -4,10 +4,11 @@
     .venv/bin/python scripts/benchmark_consumers.py                       # 200,000 events, both consumers
     .venv/bin/python scripts/benchmark_consumers.py --events 50000 --only storage
 
-Preloads N Avro plate events (one fresh topic, progress lines), then runs each consumer as its console
-script with a fresh consumer group and times it from process start until its committed offsets reach
-the end of the topic; the rows/documents are counted afterwards. The last line is
-``storage_events_per_s=.. search_docs_per_s=..``. Test data (topic, rows, index) is removed at the end
+Preloads N Avro plate events (one fresh topic, progress lines), then runs each consumer ``--runs`` times
+(default 3) as its console script with a fresh consumer group and times it from process start until its
+committed offsets reach the end of the topic; the rows/documents are counted after each run and removed
+before the next (rows vacuumed; storage runs start once no autovacuum worker is busy). The last line,
+with the median of the runs, is ``storage_events_per_s=.. search_docs_per_s=..``. Test data (topic, rows, index) is removed at the end
 unless --keep. Needs the local stack (scripts/stack up) with topics' broker, registry, PostgreSQL and
 OpenSearch.
 """
@@ -22,11 +23,13 @@ import os
 import resource
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import time
 import urllib.request
 import uuid
+from collections.abc import Callable
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -199,6 +202,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--only", choices=["storage", "search"], help="run one consumer only")
     p.add_argument("--storage-batch", type=int, default=10000, help="storage-consumer batch_size")
     p.add_argument("--search-batch", type=int, default=2000, help="search-consumer batch_size")
+    p.add_argument("--runs", type=int, default=3, help="runs of each consumer on the preloaded topic; medians reported")
     p.add_argument("--keep", action="store_true", help="keep the topic, rows and index")
     p.add_argument("--bootstrap", default="127.0.0.1:9092")
     p.add_argument("--registry", default="http://127.0.0.1:8081/apis/ccompat/v7")
@@ -213,33 +217,18 @@ def main(argv: list[str] | None = None) -> int:
     run = uuid.uuid4().hex[:8]
     topic, camera, prefix = f"bench.plates.{run}", f"bench-{run}", f"alpr-bench-{run}"
     admin = AdminClient({"bootstrap.servers": args.bootstrap})
-    admin.create_topics([NewTopic(topic, args.partitions, 1), NewTopic(f"{topic}.dlq", 1, 1)])[topic].result(
-        30
-    )
+    admin.create_topics([NewTopic(topic, args.partitions, 1), NewTopic(f"{topic}.dlq", 1, 1)])[topic].result(30)
     rates = {"storage": 0.0, "search": 0.0}
     try:
         preload(args, topic, camera)
         if args.only in (None, "storage"):
-            secs = run_consumer(
-                args, "storage", topic, {"ALPR_STORAGE_CONSUMER__BATCH_SIZE": str(args.storage_batch)}
+            rates["storage"] = median_of_runs(
+                args, "storage", lambda: storage_run(args, topic, camera), lambda: delete_rows(args, camera)
             )
-            rows = stored_rows(args, camera)
-            say(f"storage: {rows:,} rows in plate_events for camera {camera}")
-            rates["storage"] = rows / secs
         if args.only in (None, "search"):
-            secs = run_consumer(
-                args,
-                "search",
-                topic,
-                {
-                    "ALPR_SEARCH_CONSUMER__BATCH_SIZE": str(args.search_batch),
-                    "ALPR_SEARCH__INDEX_PREFIX": prefix,
-                },
+            rates["search"] = median_of_runs(
+                args, "search", lambda: search_run(args, topic, prefix), lambda: delete_indices(args, prefix)
             )
-            es(args, "POST", f"/{prefix}/_refresh")
-            docs = int(es(args, "GET", f"/{prefix}/_count")["count"])
-            say(f"search: {docs:,} documents behind alias {prefix}")
-            rates["search"] = docs / secs
     finally:
         if not args.keep:
             cleanup(args, admin, topic, camera, prefix)
@@ -247,13 +236,73 @@ def main(argv: list[str] | None = None) -> int:
     return 0
 
 
-def cleanup(args: argparse.Namespace, admin: AdminClient, topic: str, camera: str, prefix: str) -> None:
-    admin.delete_topics([topic, f"{topic}.dlq"], operation_timeout=30)
-    with psycopg.connect(args.dsn) as conn:
+def median_of_runs(
+    args: argparse.Namespace, kind: str, one_run: Callable[[], float], between: Callable[[], None]
+) -> float:
+    """``one_run`` ``args.runs`` times (each with a fresh consumer group), ``between`` after all but the last."""
+    rates: list[float] = []
+    for i in range(args.runs):
+        if i:
+            between()
+        rates.append(one_run())
+        say(f"{kind}: run {i + 1}/{args.runs}: {rates[-1]:,.0f}/s")
+    median = statistics.median(rates)
+    say(f"{kind}: median of {len(rates)} runs {median:,.0f}/s (runs: {', '.join(f'{r:,.0f}' for r in rates)})")
+    return median
+
+
+def storage_run(args: argparse.Namespace, topic: str, camera: str) -> float:
+    """One storage-consumer run from process start until caught up, started on a quiet database."""
+    wait_for_quiet_db(args)
+    secs = run_consumer(args, "storage", topic, {"ALPR_STORAGE_CONSUMER__BATCH_SIZE": str(args.storage_batch)})
+    rows = stored_rows(args, camera)
+    say(f"storage: {rows:,} rows in plate_events for camera {camera}")
+    return rows / secs
+
+
+def search_run(args: argparse.Namespace, topic: str, prefix: str) -> float:
+    secs = run_consumer(
+        args,
+        "search",
+        topic,
+        {"ALPR_SEARCH_CONSUMER__BATCH_SIZE": str(args.search_batch), "ALPR_SEARCH__INDEX_PREFIX": prefix},
+    )
+    es(args, "POST", f"/{prefix}/_refresh")
+    docs = int(es(args, "GET", f"/{prefix}/_count")["count"])
+    say(f"search: {docs:,} documents behind alias {prefix}")
+    return docs / secs
+
+
+def wait_for_quiet_db(args: argparse.Namespace, limit_s: float = 120.0) -> None:
+    """Runs compared with each other start with no autovacuum worker busy on the database."""
+    started = time.monotonic()
+    with psycopg.connect(args.dsn, autocommit=True) as conn:
+        while time.monotonic() - started < limit_s:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker'"
+            ).fetchone()
+            if not row or not row[0]:
+                return
+            time.sleep(0.5)
+    say(f"storage: autovacuum still running after {limit_s:.0f}s; measuring anyway")
+
+
+def delete_rows(args: argparse.Namespace, camera: str) -> None:
+    with psycopg.connect(args.dsn, autocommit=True) as conn:
         conn.execute("DELETE FROM plate_events WHERE camera_id = %s", (camera,))
+        conn.execute("VACUUM plate_events")  # the next run inserts into reclaimed space, as this one did
+
+
+def delete_indices(args: argparse.Namespace, prefix: str) -> None:
     for path in (f"/{prefix}-*", f"/_index_template/{prefix}", f"/_plugins/_ism/policies/{prefix}-retention"):
         with contextlib.suppress(OSError):
             es(args, "DELETE", path)
+
+
+def cleanup(args: argparse.Namespace, admin: AdminClient, topic: str, camera: str, prefix: str) -> None:
+    admin.delete_topics([topic, f"{topic}.dlq"], operation_timeout=30)
+    delete_rows(args, camera)
+    delete_indices(args, prefix)
     say("cleanup: benchmark topic, rows and index removed")
 
 
