@@ -18,10 +18,11 @@ $(BIN)/.installed: requirements.txt requirements-edge.txt requirements-models.tx
 
 venv: $(BIN)/.installed
 
-## make test: unit tests, then the local stack and the integration tests against it
+## make test: lint, type check and unit tests, then the local stack and the integration tests against it
 test: venv
 	bash scripts/system_deps.sh
 	$(BIN)/ruff check .
+	$(BIN)/mypy
 	$(BIN)/python -m pytest tests/unit -q
 	scripts/stack up
 	$(BIN)/python scripts/create_topics.py

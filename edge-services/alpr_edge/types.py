@@ -14,6 +14,12 @@ import numpy as np
 BBox = tuple[float, float, float, float]  # x1, y1, x2, y2 in pixels of the original frame
 
 
+def to_bbox(box: np.ndarray) -> BBox:
+    """A :data:`BBox` of floats from one ``x1, y1, x2, y2`` row of a detector's boxes."""
+    x1, y1, x2, y2 = box
+    return float(x1), float(y1), float(x2), float(y2)
+
+
 @dataclass(frozen=True)
 class Frame:
     camera_id: str

@@ -14,7 +14,7 @@ from confluent_kafka import Message, TopicPartition
 
 from .dlq import DeadLetter
 from .errors import PermanentDecodeError
-from .kafka_io import to_record
+from .kafka_io import coordinates, to_record
 from .records import Record
 
 DecodeFn = Callable[[bytes | None, str], "dict[str, Any] | None"]
@@ -51,8 +51,10 @@ class Batch:
         records, letters = self.records, self.letters
         while self.decoded_upto < end:
             msg = self.pending[self.decoded_upto]
+            topic = msg.topic()
+            assert topic is not None  # error events never reach a batch
             try:
-                records.append(to_record(msg, decode(msg.value(), msg.topic())))
+                records.append(to_record(msg, decode(msg.value(), topic)))
             except PermanentDecodeError as exc:
                 letters.append(DeadLetter(to_record(msg, None), exc.error_type, str(exc)))
             self.decoded_upto += 1
@@ -61,7 +63,8 @@ class Batch:
         """Per partition, the offset after the batch's last message (what a commit stores)."""
         last: dict[tuple[str, int], int] = {}
         for msg in self.pending:
-            last[(msg.topic(), msg.partition())] = msg.offset()
+            topic, partition, offset = coordinates(msg)
+            last[(topic, partition)] = offset
         return [TopicPartition(t, p, o + 1) for (t, p), o in last.items()]
 
     def where(self) -> str:

@@ -100,6 +100,8 @@ class AvroRegistryDecoder:
         except Exception as exc:  # connection refused, timeouts: the registry may come back
             raise TransientDecodeError(f"Schema Registry unreachable for id {schema_id}: {exc}") from exc
         try:
+            if schema.schema_str is None:
+                raise TypeError("the Schema Registry returned no schema string")
             writer_json = json.loads(schema.schema_str)
             # Same schema as the reader: skip resolution (the fast path for every current producer).
             if writer_json == self._reader_canonical:

@@ -47,7 +47,8 @@ class DeadLetter:
     message: str
 
 
-def dlq_headers(letter: DeadLetter, group_id: str) -> list[tuple[str, bytes]]:
+def dlq_headers(letter: DeadLetter, group_id: str) -> list[tuple[str, str | bytes | None]]:
+    """The origin's headers (less any ``dlq.*``) and the ``dlq.*`` ones; typed as ``produce`` takes them."""
     rec = letter.record
     origin = [(k, v) for k, v in rec.headers if k not in DLQ_HEADERS]
     return [

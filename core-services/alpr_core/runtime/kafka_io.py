@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 
 from confluent_kafka import Message
 
@@ -28,14 +28,28 @@ def consumer_config(kafka: KafkaSettings, settings: ConsumerSettings) -> dict[st
     }
 
 
+# What ``Message.headers()`` returns: a list of (key, value) pairs, value None for a null header. The
+# stubs type it with the produce-side ``HeadersType`` (a dict or str values too), which it never is.
+ConsumedHeaders = list[tuple[str, bytes | None]]
+
+
+def coordinates(msg: Message) -> tuple[str, int, int]:
+    """``(topic, partition, offset)`` of a fetched message. The stubs make them Optional for error
+    events, which never reach a batch (``ConsumerRunner._add`` drops them)."""
+    topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
+    assert topic is not None and partition is not None and offset is not None, "an error event"
+    return topic, partition, offset
+
+
 def to_record(msg: Message, value: dict[str, Any] | None) -> Record:
+    topic, partition, offset = coordinates(msg)
     return Record(
-        topic=msg.topic(),
-        partition=msg.partition(),
-        offset=msg.offset(),
+        topic=topic,
+        partition=partition,
+        offset=offset,
         timestamp_ms=msg.timestamp()[1] if msg.timestamp()[0] else None,
         key=msg.key(),
         raw=msg.value() or b"",
         value=value,
-        headers=tuple(msg.headers() or ()),
+        headers=tuple(cast("ConsumedHeaders | None", msg.headers()) or ()),
     )

@@ -18,7 +18,7 @@ class Record:
     key: bytes | None
     raw: bytes
     value: dict[str, Any] | None = None
-    headers: tuple[tuple[str, bytes], ...] = field(default=())
+    headers: tuple[tuple[str, bytes | None], ...] = field(default=())  # value None: a null header
 
     @property
     def coordinates(self) -> str:

@@ -141,7 +141,9 @@ class ConsumerRunner:
                 continue
             target = self._next if self._next.pending or len(self._batch) >= size else self._batch
             target.add(msg, now)
-            counts[msg.topic()] = counts.get(msg.topic(), 0) + 1
+            topic = msg.topic()
+            assert topic is not None  # only error events lack one
+            counts[topic] = counts.get(topic, 0) + 1
         for topic, n in counts.items():
             self.metrics.consumed.labels(self.name, topic).inc(n)
 

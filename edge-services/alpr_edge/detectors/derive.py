@@ -114,7 +114,8 @@ def derive_yolo_onnx(src: Path, size: tuple[int, int] | None = None) -> Path:
     model = onnx.load(str(src))
     dims = model.graph.input[0].type.tensor_type.shape.dim
     old = (dims[2].dim_value or 640, dims[3].dim_value or 640)
-    size = tuple(size) if size else old  # type: ignore[assignment]
+    height, width = size or old
+    size = (height, width)
     dst = derived_path(src, size)
     if dst.is_file():
         return dst

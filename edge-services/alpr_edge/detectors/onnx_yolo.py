@@ -9,7 +9,7 @@ from pathlib import Path
 import cv2
 import numpy as np
 
-from ..types import Detection
+from ..types import Detection, to_bbox
 from .base import make_session
 from .geometry import Letterbox, batched_nms, decode_yolo, letterbox, masks_in_boxes, unletterbox
 
@@ -104,7 +104,7 @@ class OnnxYoloDetector:
             protos = outputs[1][0]
             net = self._input_size(session)
             masks = list(masks_in_boxes(raw.mask_coefs[keep], protos, raw.boxes[keep], boxes, lb, net))
-        return [Detection(xyxy=tuple(float(v) for v in box), score=float(raw.scores[k]),
+        return [Detection(xyxy=to_bbox(box), score=float(raw.scores[k]),
                           class_id=int(raw.classes[k]), label=self._label(int(raw.classes[k])), mask=mask)
                 for box, k, mask in zip(boxes, keep, masks, strict=True)
                 if box[2] - box[0] >= 1 and box[3] - box[1] >= 1]

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
-from ..types import Detection
+from ..types import Detection, to_bbox
 
 logger = logging.getLogger(__name__)
 
@@ -24,7 +25,8 @@ class UltralyticsDetector:
             raise RuntimeError("the ultralytics detector backend needs `pip install ultralytics` "
                                "(and torch); use detector.backend: onnx otherwise") from exc
         self.model = YOLO(str(path))
-        self.kwargs = {"conf": conf, "iou": iou, "classes": classes, "max_det": max_det, "verbose": False}
+        self.kwargs: dict[str, Any] = {"conf": conf, "iou": iou, "classes": classes, "max_det": max_det,
+                                       "verbose": False}
         if imgsz:
             self.kwargs["imgsz"] = imgsz
         if device in ("cuda", "tensorrt"):
@@ -46,7 +48,7 @@ class UltralyticsDetector:
             mask = None
             if polygons is not None:
                 mask = polygon_mask(polygons[i], box)
-            out.append(Detection(xyxy=tuple(float(v) for v in box), score=float(boxes.conf[i]), class_id=cls,
+            out.append(Detection(xyxy=to_bbox(box), score=float(boxes.conf[i]), class_id=cls,
                                  label=str(result.names.get(cls, cls)), mask=mask))
         return out
 

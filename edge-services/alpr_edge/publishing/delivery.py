@@ -108,7 +108,7 @@ class DeliveryService:
         self.publisher = publisher or PublisherSettings()
         self.metrics = metrics or EdgeMetrics()
         self._factory = producer_factory
-        self._conf = None
+        self._conf: dict[str, Any] | None = None
         if kafka_conf is not None:
             hooks = {"error_cb": self._on_error, "logger": _RDKAFKA_LOG}
             self._conf = {**producer_config(kafka_conf, self.publisher), **hooks}
@@ -339,6 +339,7 @@ class DeliveryService:
         return OutboxRow(row.id, row.event_id, row.topic, row.schema, row.key, value, True, row.created_at)
 
     def _rebuild(self) -> None:
+        assert self._conf is not None  # only a producer that exists (so a config) can need rebuilding
         with self._lock:
             self._fatal = False
             self._producer = self._factory(self._conf)

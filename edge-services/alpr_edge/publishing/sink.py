@@ -71,7 +71,7 @@ class DeliverySink:
         """Process ``reads`` and store the accepted ones in one outbox transaction."""
         results, envelopes, records = [], [], []
         reads_by_camera: Counter[str] = Counter()
-        outcomes: Counter[tuple[str, str]] = Counter()
+        outcomes: Counter[tuple[str, str | None]] = Counter()  # (outcome, rejection reason)
         for read in reads:
             with self._process_lock:  # camera threads share the processor (dedup memory, counts)
                 result = self.processor.process(read)
