@@ -8,9 +8,9 @@ Preloads N Avro plate events (one fresh topic, progress lines), then runs each c
 (default 3) as its console script with a fresh consumer group and times it from process start until its
 committed offsets reach the end of the topic; the rows/documents are counted after each run and removed
 before the next (rows vacuumed; storage runs start once no autovacuum worker is busy). The last line,
-with the median of the runs, is ``storage_events_per_s=.. search_docs_per_s=..``. Test data (topic, rows, index) is removed at the end
-unless --keep. Needs the local stack (scripts/stack up) with topics' broker, registry, PostgreSQL and
-OpenSearch.
+with the median of the runs, is ``storage_events_per_s=.. search_docs_per_s=..``. Test data (topic,
+rows, index) is removed at the end unless --keep. Needs the local stack (scripts/stack up) with the
+broker, registry, PostgreSQL and OpenSearch.
 """
 
 from __future__ import annotations
