@@ -9,7 +9,9 @@ from pathlib import Path
 
 import pytest
 
+from alpr_common.schemas import schema_str
 from alpr_core.storage import COLUMNS, copy_line, event_json, insert_sql
+from alpr_core.storage.rows import COLUMN_EXPRESSIONS
 from tests.factories import plate_event
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -69,3 +71,25 @@ def test_insert_sql_is_idempotent_and_raw_optional(store_raw: bool, raw_expr: st
     text = insert_sql("plate_events", "plate_events_stage", store_raw).as_string(None)
     assert text.startswith('INSERT INTO "plate_events"') and text.endswith("ON CONFLICT DO NOTHING")
     assert raw_expr in text
+
+
+def _leaf_paths(avro_type: object, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
+    """Every leaf field of a record schema as a path of field names (unions looked through)."""
+    if isinstance(avro_type, list):
+        paths = [p for branch in avro_type if branch != "null" for p in _leaf_paths(branch, prefix)]
+        return paths or [prefix]
+    if isinstance(avro_type, dict) and avro_type.get("type") == "record":
+        return [p for field in avro_type["fields"] for p in _leaf_paths(field["type"], (*prefix, field["name"]))]
+    return [prefix]
+
+
+def test_every_field_of_the_plate_event_schema_has_a_column() -> None:
+    """plate_events keeps every field even with storage.store_raw off: a new schema field needs a column."""
+    schema = json.loads(schema_str("plate_event"))
+    expressions = " ".join(expr for col, expr in COLUMN_EXPRESSIONS.items() if col != "raw")
+    missing = []
+    for path in _leaf_paths(schema):
+        nested = "d" + "".join(f"->'{name}'" for name in path[:-1])
+        if f"{nested}->>'{path[-1]}'" not in expressions and f"{nested}->'{path[-1]}'" not in expressions:
+            missing.append(".".join(path))
+    assert len(_leaf_paths(schema)) > 25 and missing == []
