@@ -13,6 +13,9 @@
 #   Go >= 1.21                       golang-1.2x-go from bookworm-backports (enabled here if needed)
 #   python3 venv                     python3-venv (for `make venv`)
 #   TLS roots                        ca-certificates (go and mvn fetch over HTTPS)
+#   RTSP test server (system python3) python3-gi, gir1.2-gst-rtsp-server-1.0, gstreamer1.0-plugins-good
+#                                    (qtdemux, rtph264pay), gstreamer1.0-plugins-bad (h264parse)
+#                                    for tests/integration/test_rtsp_source.py
 #
 # Go: MinIO (built with `go install`) needs Go >= 1.24. A Go already at /usr/local/go/bin or on PATH
 # is used as is. Debian 12's golang-go is 1.19 (too old), bookworm-backports has up to 1.23; with
@@ -83,8 +86,18 @@ go_ok || need_go=1
 # -- python3 venv -------------------------------------------------------------------------------
 python3 -c 'import ensurepip, venv' >/dev/null 2>&1 || need python3-venv
 
+# -- GStreamer RTSP server for the RTSP source test (tests/integration/rtsp_server.py) -----------
+gst_has() {  # all named GStreamer elements load in the system python3 (gi)
+    /usr/bin/python3 -c 'import sys, gi; gi.require_version("Gst", "1.0"); from gi.repository import Gst
+Gst.init(None); sys.exit(0 if all(Gst.ElementFactory.find(e) for e in sys.argv[1:]) else 1)' "$@" >/dev/null 2>&1
+}
+/usr/bin/python3 -c 'import gi; gi.require_version("GstRtspServer", "1.0")' >/dev/null 2>&1 \
+    || need python3-gi gir1.2-gst-rtsp-server-1.0
+gst_has qtdemux rtph264pay || need gstreamer1.0-plugins-good
+gst_has h264parse || need gstreamer1.0-plugins-bad
+
 if [ ${#missing[@]} -eq 0 ] && [ $need_go -eq 0 ]; then
-    log "all present (postgresql-$PG_MAJOR, prometheus, java 17, maven, go, python3-venv)"
+    log "all present (postgresql-$PG_MAJOR, prometheus, java 17, maven, go, python3-venv, gst-rtsp-server)"
     exit 0
 fi
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import time
 from pathlib import Path
@@ -16,6 +17,7 @@ from alpr_edge.sources import (
     CameraState,
     FrameBuffer,
     ImageFolderSource,
+    RtspSource,
     SourceError,
     VideoFileSource,
     build_rtsp_pipeline,
@@ -269,3 +271,33 @@ def test_reconnect_backoff_is_exponential_and_capped() -> None:
     assert gaps[0] >= 0.04 and gaps[2] >= 0.18  # 0.05, 0.1, 0.2 ...
     assert gaps[4] >= 0.38 and gaps[4] < 2.0  # ... capped at 0.4
     assert camera.stats.snapshot().state == CameraState.STOPPED
+
+
+class _SlowCapture:
+    """A cv2.VideoCapture stand-in whose reads take ``delay_s`` (a stalled server hitting the read timeout)."""
+
+    def __init__(self, delay_s: float):
+        self.delay_s = delay_s
+
+    def read(self) -> tuple[bool, np.ndarray]:
+        time.sleep(self.delay_s)
+        return True, np.zeros((4, 4, 3), np.uint8)
+
+    def release(self) -> None:
+        pass
+
+
+def test_rtsp_read_that_hit_the_timeout_is_a_drop() -> None:
+    """OpenCV hands out the decoder's stale delayed frames after a read timeout: treat it as a drop."""
+    source = RtspSource("rtsp://x", read_timeout_s=0.05)
+    source._cap = _SlowCapture(0.0)  # type: ignore[assignment]
+    assert source.read() is not None
+    source._cap = _SlowCapture(0.06)  # type: ignore[assignment]
+    assert source.read() is None
+
+
+def test_rtsp_forces_tcp_even_with_other_ffmpeg_options(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("OPENCV_FFMPEG_CAPTURE_OPTIONS", "stimeout;5000000")
+    with pytest.raises(SourceError):
+        RtspSource(f"rtsp://127.0.0.1:{free_port()}/x", decoder="cpu", open_timeout_s=1.0).open()
+    assert os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"] == "stimeout;5000000|rtsp_transport;tcp"

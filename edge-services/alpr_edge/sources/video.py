@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import time
 from pathlib import Path
 
 import cv2
@@ -96,13 +97,27 @@ class RtspSource(_CaptureSource):
             cap = cv2.VideoCapture(pipeline, cv2.CAP_GSTREAMER)
             self._open_capture(cap, f"stream {redact_url(self.url)} (GStreamer)")
             return
-        # FFmpeg reads this once per open: TCP transport (no UDP loss), bounded socket timeouts.
-        os.environ.setdefault("OPENCV_FFMPEG_CAPTURE_OPTIONS", "rtsp_transport;tcp")
+        # FFmpeg reads this once per open: TCP transport (no UDP loss), also when other options are set.
+        options = os.environ.get("OPENCV_FFMPEG_CAPTURE_OPTIONS", "")
+        if "rtsp_transport" not in options:
+            os.environ["OPENCV_FFMPEG_CAPTURE_OPTIONS"] = "|".join(filter(None, [options, "rtsp_transport;tcp"]))
         params = [cv2.CAP_PROP_OPEN_TIMEOUT_MSEC, int(self.open_timeout_s * 1000),
                   cv2.CAP_PROP_READ_TIMEOUT_MSEC, int(self.read_timeout_s * 1000)]
         cap = cv2.VideoCapture(self.url, cv2.CAP_FFMPEG, params)
         cap.set(cv2.CAP_PROP_BUFFERSIZE, 1)
         self._open_capture(cap, f"stream {redact_url(self.url)}")
+
+    def read(self) -> np.ndarray | None:
+        """A frame, or None on a drop. A read that hit the read timeout (stalled server) is a drop too:
+        OpenCV would otherwise return the decoder's delayed, stale frames, one per timeout."""
+        started = time.monotonic()
+        image = super().read()
+        waited = time.monotonic() - started
+        if image is not None and waited >= self.read_timeout_s:
+            logger.warning("stream=%s stalled: read took %.1f s (timeout %.1f s)",
+                           redact_url(self.url), waited, self.read_timeout_s)
+            return None
+        return image
 
 
 class UsbSource(_CaptureSource):
