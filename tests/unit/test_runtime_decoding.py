@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import struct
+import sys
 from datetime import datetime, timedelta, timezone
 
 import fastavro
@@ -24,6 +25,7 @@ from alpr_core.runtime import (
     ValidationError,
     plate_event_validator,
 )
+from alpr_core.runtime.decoding import _interned
 from tests.factories import plate_event
 
 KNOWN_ID = 7
@@ -184,3 +186,24 @@ def test_a_crashing_validator_is_a_validation_error_not_a_crash() -> None:
     decoder = AvroRegistryDecoder(InMemoryRegistry(), "plate_event", brittle)  # type: ignore[arg-type]
     with pytest.raises(ValidationError, match="KeyError"):
         decoder.decode(avro_bytes(plate_event()), "t")
+
+
+def _strings(node: object) -> list[str]:
+    if isinstance(node, str):
+        return [node]
+    if isinstance(node, dict):
+        return [s for k, v in node.items() for s in (*_strings(k), *_strings(v))]
+    if isinstance(node, list):
+        return [s for item in node for s in _strings(item)]
+    return []
+
+
+def test_interned_schema_decodes_identically_and_interns_every_name() -> None:
+    plain = parsed_schema("plate_event")
+    interned = _interned(parsed_schema("plate_event"))
+    assert interned == plain
+    names = _strings(interned)
+    assert len(names) > 100 and all(name is sys.intern(name) for name in names)
+    body = avro_bytes(plate_event(plate="XY123"))[5:]
+    decode = fastavro.schemaless_reader
+    assert decode(io.BytesIO(body), interned, None) == decode(io.BytesIO(body), plain, None)
