@@ -124,7 +124,7 @@ class CoreConfig(AlprSettings):
     object_store: ObjectStoreSettings = Field(default_factory=ObjectStoreSettings, description="MinIO.")
     logging: LoggingSettings = Field(default_factory=LoggingSettings, description="Logging.")
     storage_consumer: ConsumerSettings = Field(
-        ConsumerSettings(group_id="alpr-storage", metrics_port=8002, batch_size=2000),
+        ConsumerSettings(group_id="alpr-storage", metrics_port=8002, batch_size=10_000),
         description="storage-consumer (TimescaleDB writer).")
     search_consumer: ConsumerSettings = Field(
         ConsumerSettings(group_id="alpr-search", metrics_port=8004, batch_size=50, flush_interval_s=5.0),
