@@ -72,7 +72,10 @@ class ImageStorageService:
         store: ObjectStoreSettings,
         metrics: EdgeMetrics | None = None,
         client: Minio | None = None,
+        background: bool = True,
     ):
+        """``background``: a thread re-queues spooled uploads and removes expired local images (at start,
+        then hourly); without it the owner calls ``cleanup_local`` itself."""
         self.settings = settings
         self.bucket = store.bucket
         self.metrics = metrics or EdgeMetrics()
@@ -84,7 +87,8 @@ class ImageStorageService:
         self._bucket_ok = False
         self._stop = threading.Event()
         self._retry_thread = threading.Thread(target=self._retry_loop, name="alpr-spool", daemon=True)
-        self._retry_thread.start()
+        if background:
+            self._retry_thread.start()
 
     def store(self, read: PlateRead, event_id: str, when_s: float | None = None) -> dict[str, str | None]:
         """Save and queue the images of ``read``; returns the ``images`` field of the plate event."""
