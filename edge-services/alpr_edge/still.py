@@ -176,8 +176,8 @@ def plate_cascade(cfg: EdgeConfig) -> list[Detector]:
     if det.plate_backup_model:
         passes.append(build_detector(det.backend, det.plate_backup_model, cfg, conf=det.plate_conf))
     if det.tile_grid > 1:
-        reuse = fallback is not None and det.tile_imgsz == det.plate_fallback_imgsz
-        inner = fallback if reuse and fallback is not None else build_plate_detector(cfg, det.tile_imgsz)
+        same_size = fallback is not None and det.tile_imgsz == det.plate_fallback_imgsz
+        inner = fallback if same_size and fallback is not None else build_plate_detector(cfg, det.tile_imgsz)
         passes.append(TiledDetector(inner, det.tile_grid, det.tile_overlap, det.iou_thresh))
     for detector in passes:
         prepare = getattr(detector, "prepare", None)

@@ -157,23 +157,29 @@ class Sink:
         pass
 
 
-def make(messages: list[Msg], failures: list[Exception] | None = None, sleep_s: float = 0.0, **settings: Any):
-    clock = Clock()
-    consumer = InMemoryConsumer(clock, messages)
-    sink = Sink(consumer, failures, sleep_s)
-    dlq = ListDlq()
-    cfg = ConsumerSettings(group_id="g", metrics_port=1, **{"batch_size": 3, "poll_timeout_s": 0.5, **settings})
-    runner = ConsumerRunner(
+def runner_for(
+    cfg: ConsumerSettings, consumer: InMemoryConsumer, sink: Sink, dlq: ListDlq, clock: Clock
+) -> ConsumerRunner:
+    return ConsumerRunner(
         "test",
         cfg,
         KafkaSettings(),
         sink,
         [TOPIC],
         BytesDecoder(),
-        dlq=dlq,  # type: ignore[arg-type]
+        dlq=dlq,
         consumer=consumer,
-        clock=clock,
+        clock=clock,  # type: ignore[arg-type]
     )
+
+
+def make(messages: list[Msg], failures: list[Exception] | None = None, sleep_s: float = 0.0, **settings: Any):
+    clock = Clock()
+    consumer = InMemoryConsumer(clock, messages)
+    sink = Sink(consumer, failures, sleep_s)
+    dlq = ListDlq()
+    cfg = ConsumerSettings(group_id="g", metrics_port=1, **{"batch_size": 3, "poll_timeout_s": 0.5, **settings})
+    runner = runner_for(cfg, consumer, sink, dlq, clock)
     return runner, consumer, sink, dlq, clock
 
 
@@ -308,17 +314,7 @@ def chunked(fail_calls: set[int]) -> tuple[ConsumerRunner, InMemoryConsumer, Chu
     sink = ChunkSink(consumer, fail_calls)
     dlq = ListDlq()
     cfg = ConsumerSettings(group_id="g", metrics_port=1, batch_size=600, retry_backoff_s=(1.0,))
-    runner = ConsumerRunner(
-        "test",
-        cfg,
-        KafkaSettings(),
-        sink,
-        [TOPIC],
-        BytesDecoder(),
-        dlq=dlq,  # type: ignore[arg-type]
-        consumer=consumer,
-        clock=clock,
-    )
+    runner = runner_for(cfg, consumer, sink, dlq, clock)
     return runner, consumer, sink, dlq
 
 

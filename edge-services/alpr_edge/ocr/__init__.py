@@ -51,9 +51,8 @@ def build_second_opinion(cfg: EdgeConfig) -> PlateRecognizer | None:
         return None
     from ..detectors.base import make_session
 
-    device = "cpu" if cfg.device == "cpu" else cfg.device
     model_dir = resolve_model_dir(cfg.model_dir)
-    det, rec = (make_session(resolve_ppocr_model(name, model_dir), device, cfg.detector.intra_op_threads)
+    det, rec = (make_session(resolve_ppocr_model(name, model_dir), cfg.device, cfg.detector.intra_op_threads)
                 for name in (cfg.models.ppocr_det_model, cfg.models.ppocr_rec_model))
     return PpOcrLineReader(det, rec, det_imgsz=cfg.ocr.ppocr_det_imgsz)
 
