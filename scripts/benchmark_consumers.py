@@ -204,6 +204,14 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--search-batch", type=int, default=2000, help="search-consumer batch_size")
     p.add_argument("--runs", type=int, default=3, help="runs of each consumer on the preloaded topic; medians reported")
     p.add_argument("--keep", action="store_true", help="keep the topic, rows and index")
+    p.add_argument(
+        "--ab",
+        metavar="KEY=VALUE",
+        action="append",
+        default=[],
+        help="storage A/B: alternate runs without and with these consumer environment variables "
+        "(e.g. ALPR_STORAGE__STORE_RAW=false) and print both medians; repeatable",
+    )
     p.add_argument("--bootstrap", default="127.0.0.1:9092")
     p.add_argument("--registry", default="http://127.0.0.1:8081/apis/ccompat/v7")
     p.add_argument("--dsn", default="host=127.0.0.1 port=5432 dbname=alpr_db user=alpr password=alpr")
@@ -221,6 +229,8 @@ def main(argv: list[str] | None = None) -> int:
     rates = {"storage": 0.0, "search": 0.0}
     try:
         preload(args, topic, camera)
+        if args.ab:
+            return ab_compare(args, topic, camera)
         if args.only in (None, "storage"):
             rates["storage"] = median_of_runs(
                 args, "storage", lambda: storage_run(args, topic, camera), lambda: delete_rows(args, camera)
@@ -251,10 +261,28 @@ def median_of_runs(
     return median
 
 
-def storage_run(args: argparse.Namespace, topic: str, camera: str) -> float:
+def ab_compare(args: argparse.Namespace, topic: str, camera: str) -> int:
+    """Storage runs alternating baseline (A) and ``--ab`` variables (B): the machine's speed drifts
+    between minutes, so only interleaved runs compare two settings fairly."""
+    variant = dict(item.split("=", 1) for item in args.ab)
+    rates: dict[str, list[float]] = {"A": [], "B": []}
+    for i in range(args.runs):
+        for name, env in (("A", {}), ("B", variant)):
+            if rates["A"] or rates["B"]:
+                delete_rows(args, camera)
+            rates[name].append(storage_run(args, topic, camera, env))
+            say(f"storage {name} run {i + 1}/{args.runs}: {rates[name][-1]:,.0f}/s")
+    a, b = statistics.median(rates["A"]), statistics.median(rates["B"])
+    print(f"storage_a_events_per_s={a:.0f} storage_b_events_per_s={b:.0f} b_over_a={b / a:.3f}", flush=True)
+    return 0
+
+
+def storage_run(args: argparse.Namespace, topic: str, camera: str, env: dict[str, str] | None = None) -> float:
     """One storage-consumer run from process start until caught up, started on a quiet database."""
     wait_for_quiet_db(args)
-    secs = run_consumer(args, "storage", topic, {"ALPR_STORAGE_CONSUMER__BATCH_SIZE": str(args.storage_batch)})
+    secs = run_consumer(
+        args, "storage", topic, {"ALPR_STORAGE_CONSUMER__BATCH_SIZE": str(args.storage_batch), **(env or {})}
+    )
     rows = stored_rows(args, camera)
     say(f"storage: {rows:,} rows in plate_events for camera {camera}")
     return rows / secs

@@ -44,7 +44,11 @@ class ConsumerSettings(StrictModel):
 
 class StorageSinkSettings(StrictModel):
     table: str = Field("plate_events", pattern=r"^[a-z_][a-z0-9_]*$", description="Target table.")
-    store_raw: bool = Field(True, description="Also store the full decoded event in the jsonb column raw.")
+    store_raw: bool = Field(
+        False,
+        description="Also store the full decoded event in the jsonb column raw (every field already has its "
+        "own column; costs database CPU and WAL per row).",
+    )
     statement_timeout_s: float = Field(30.0, gt=0, le=600,
                                        description="PostgreSQL statement_timeout per batch.")
 

@@ -207,3 +207,85 @@ def test_interned_schema_decodes_identically_and_interns_every_name() -> None:
     body = avro_bytes(plate_event(plate="XY123"))[5:]
     decode = fastavro.schemaless_reader
     assert decode(io.BytesIO(body), interned, None) == decode(io.BytesIO(body), plain, None)
+
+
+def _variants() -> list[dict]:
+    unicode_plate = plate_event(plate="ÄÖ-日本 12")
+    unicode_plate["vehicle"] = {"type": "bus", "make": "Škoda", "model": "", "color": "grün"}
+    nulls = plate_event(latency_ms=None)
+    nulls["plate"].update(region=None, matches_format=None, candidates=[], char_confidences=[])
+    nulls["images"]["plate_url"] = None
+    nulls["extras"].update(quality_score=None, frame_number=None)
+    extremes = plate_event(track_id=2**63 - 1, captured_at=datetime(1970, 1, 1, tzinfo=timezone.utc))
+    extremes["plate"]["confidence"] = float("nan")
+    extremes["bbox"] = {"x1": float("inf"), "y1": -0.0, "x2": 3.4e38, "y2": 1e-45}
+    return [plate_event(), unicode_plate, nulls, extremes]
+
+
+def _same(a: object, b: object) -> bool:
+    """Equality with NaN equal to NaN."""
+    return json.dumps(a, default=str, sort_keys=True) == json.dumps(b, default=str, sort_keys=True)
+
+
+@pytest.mark.parametrize("millis", [False, True], ids=["datetimes", "millis"])
+@pytest.mark.parametrize("event", _variants(), ids=["plain", "unicode", "nulls", "extremes"])
+def test_fast_path_decodes_exactly_like_fastavro(event: dict, millis: bool) -> None:
+    decoder = AvroRegistryDecoder(InMemoryRegistry(), "plate_event", timestamps_as_millis=millis)  # type: ignore[arg-type]
+    raw = avro_bytes(event)
+    reader = json.loads(schema_str("plate_event"))
+    if millis:
+        reader = json.loads(json.dumps(reader).replace('"logicalType": "timestamp-millis"', '"x": 0'))
+    expected = fastavro.schemaless_reader(io.BytesIO(raw[5:]), fastavro.parse_schema(reader), None)
+    out = decoder.decode(raw, "t")
+    assert _same(out, expected)
+    assert type(out["captured_at"]) is (int if millis else datetime)  # type: ignore[index]
+    if not millis:
+        assert out["captured_at"] == event["captured_at"]  # type: ignore[index]
+
+
+def test_corrupted_messages_only_ever_raise_deserialization_errors() -> None:
+    """Truncated, bit-flipped and random bodies: a DeserializationError (the DLQ) or a record, never a
+    crash or another exception type."""
+    import random
+
+    rnd = random.Random(7)
+    decoder = AvroRegistryDecoder(InMemoryRegistry(), "plate_event")  # type: ignore[arg-type]
+    good = avro_bytes(plate_event())
+    header, body = good[:5], good[5:]
+    refused = 0
+    for i in range(3000):
+        data = bytearray(body)
+        if i % 3 == 0:
+            data = data[: rnd.randrange(len(data))]
+        elif i % 3 == 1:
+            for _ in range(rnd.randint(1, 4)):
+                data[rnd.randrange(len(data))] = rnd.randrange(256)
+        else:
+            data = bytearray(rnd.randbytes(rnd.randint(0, 300)))
+        try:
+            decoder.decode(header + bytes(data), "t")
+        except DeserializationError:
+            refused += 1
+    assert refused > 2000
+
+
+def test_an_older_writer_schema_is_resolved_to_the_reader_schema() -> None:
+    """A producer on an older schema (no extras.read_count) is resolved by fastavro with the default."""
+    writer = json.loads(schema_str("plate_event"))
+    extras = next(f for f in writer["fields"] if f["name"] == "extras")["type"]
+    extras["fields"] = [f for f in extras["fields"] if f["name"] != "read_count"]
+
+    class OldRegistry(InMemoryRegistry):
+        def get_schema(self, schema_id: int) -> Schema:
+            return Schema(json.dumps(writer), "AVRO")
+
+    event = plate_event()
+    del event["extras"]["read_count"]
+    buf = io.BytesIO()
+    fastavro.schemaless_writer(buf, fastavro.parse_schema(writer), event)
+    out = AvroRegistryDecoder(OldRegistry(), "plate_event").decode(b"\x00" + struct.pack(">I", 3) + buf.getvalue(), "t")  # type: ignore[arg-type]
+    reader_extras = next(f for f in json.loads(schema_str("plate_event"))["fields"] if f["name"] == "extras")
+    default = next(f for f in reader_extras["type"]["fields"] if f["name"] == "read_count").get("default")
+    assert out is not None and out["extras"]["read_count"] == default
+    assert default is not None and out["event_id"] == event["event_id"]
+    assert out["plate"]["text"] == "ABC123" and out["extras"]["frame_number"] == 42

@@ -16,10 +16,15 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable
 from typing import Any, Protocol
 
+# cavro imports numpy, whose OpenBLAS starts a spinning thread per core unless told otherwise: ~1 % of a
+# consumer's CPU doing nothing (cachegrind). The consumers do no linear algebra.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+import cavro
 import fastavro
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
@@ -33,6 +38,8 @@ logger = logging.getLogger(__name__)
 
 Validator = Callable[[dict[str, Any]], None]
 MAGIC_BYTE = 0
+# Records as plain dicts, uuid strings as str: the same values fastavro returns (tests/unit/test_decoding.py).
+CAVRO_OPTIONS = cavro.Options(record_decodes_to_dict=True, return_uuid_object=False)
 
 
 class Decoder(Protocol):
@@ -104,13 +111,13 @@ class AvroRegistryDecoder:
         self._schema_name = schema_name
         self._plain_ts = timestamps_as_millis
         self._reader_canonical = json.loads(schema_str(schema_name))
-        self._reader = _interned(
-            fastavro.parse_schema(
-                _without_timestamp_types(self._reader_canonical)
-                if timestamps_as_millis
-                else json.loads(schema_str(schema_name))
-            )
+        reader_json = (
+            _without_timestamp_types(self._reader_canonical)
+            if timestamps_as_millis
+            else json.loads(schema_str(schema_name))
         )
+        self._same_schema = cavro.Schema(json.dumps(reader_json), options=CAVRO_OPTIONS).binary_decode
+        self._reader = _interned(fastavro.parse_schema(reader_json))
         self._writers: dict[int, Any] = {}
         self._validator = validator
 
@@ -151,7 +158,7 @@ class AvroRegistryDecoder:
         writer = self._writer_schema(int.from_bytes(raw[1:5], "big"))
         try:
             if writer is None:
-                record = fastavro.schemaless_reader(io.BytesIO(raw[5:]), self._reader, None)
+                record = self._same_schema(raw[5:])
             else:
                 record = fastavro.schemaless_reader(io.BytesIO(raw[5:]), writer, self._reader)
         except Exception as exc:  # fastavro raises EOFError, ValueError, UnicodeDecodeError... on garbage

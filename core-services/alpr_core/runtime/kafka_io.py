@@ -43,13 +43,15 @@ def coordinates(msg: Message) -> tuple[str, int, int]:
 
 def to_record(msg: Message, value: dict[str, Any] | None) -> Record:
     topic, partition, offset = coordinates(msg)
+    ts_type, ts = msg.timestamp()
+    headers = msg.headers()
     return Record(
-        topic=topic,
-        partition=partition,
-        offset=offset,
-        timestamp_ms=msg.timestamp()[1] if msg.timestamp()[0] else None,
-        key=msg.key(),
-        raw=msg.value() or b"",
-        value=value,
-        headers=tuple(cast("ConsumedHeaders | None", msg.headers()) or ()),
+        topic,
+        partition,
+        offset,
+        ts if ts_type else None,
+        msg.key(),
+        msg.value() or b"",
+        value,
+        tuple(cast("ConsumedHeaders", headers)) if headers else (),
     )

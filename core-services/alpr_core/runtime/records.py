@@ -6,10 +6,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class Record:
     """One consumed message. ``value`` is the decoded record (``None`` for raw consumers such as the
-    dlq-consumer, which read ``raw`` and ``headers`` themselves)."""
+    dlq-consumer, which read ``raw`` and ``headers`` themselves).
+
+    Read-only by convention, not frozen: one is built per consumed message, and a frozen dataclass's
+    ``__init__`` (``object.__setattr__`` per field) costs 2.4x the instructions of this one
+    (17k vs 7k per record under cachegrind), ~6 % of the storage-consumer's CPU per event."""
 
     topic: str
     partition: int
