@@ -12,6 +12,7 @@ from alpr_common.config import add_config_args, load_or_exit
 from .config import CoreConfig
 
 logger = logging.getLogger(__name__)
+SWITCH_INTERVAL_S = 0.0005
 
 
 def _entry(prog: str, argv: list[str] | None) -> CoreConfig:
@@ -42,6 +43,11 @@ def _run_consumer(prog: str, argv: list[str] | None, service: str) -> int:
     # young collections run every 50,000 allocations instead of 700.
     gc.freeze()
     gc.set_threshold(50_000, 20, 20)
+    # The main thread decodes without pause while the sink threads wait on the database; each reply
+    # then waits for the GIL for up to the switch interval (5 ms by default), several times per chunk,
+    # while the database sits idle. 0.5 ms: +7 % storage events/s in an interleaved A/B run
+    # (scripts/benchmark_consumers.py --ab, docs/benchmarks.md).
+    sys.setswitchinterval(SWITCH_INTERVAL_S)
     runner.run()
     return 0
 
