@@ -7,6 +7,7 @@ tests/integration/test_consumers*.py; these tests pin the runner's own decisions
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 from collections import deque
 from typing import Any
@@ -243,6 +244,40 @@ def test_records_the_sink_rejects_go_to_dlq_and_the_rest_is_rewritten() -> None:
     assert sink.batches == [["a", "c"]]
     assert [(d.record.offset, d.error_type) for d in dlq.letters] == [(1, "SinkRejectedError")]
     assert consumer.commits == [[(0, 3)]]
+
+
+class PreparingSink(Sink):
+    """A sink with ``prepare``: upper-cases values in the poll thread, refuses "unpreparable"."""
+
+    def __init__(self, consumer: InMemoryConsumer):
+        super().__init__(consumer)
+        self.prepared_in: set[str] = set()
+        self.written: list[list[object]] = []
+
+    def prepare(self, value: dict) -> str:
+        self.prepared_in.add(threading.current_thread().name)
+        if value["v"] == "unpreparable":
+            raise ValueError("cannot encode")
+        return value["v"].upper()
+
+    def write(self, batch: list[Record]) -> None:
+        self.written.append([rec.prepared for rec in batch])
+
+
+def test_prepare_runs_in_the_poll_thread_and_its_failures_are_dead_lettered() -> None:
+    clock = Clock()
+    consumer = InMemoryConsumer(clock, msgs("a", "unpreparable", "c", "bad-bytes"))
+    sink, dlq = PreparingSink(consumer), ListDlq()
+    cfg = ConsumerSettings(group_id="g", metrics_port=1, batch_size=4, poll_timeout_s=0.5)
+    runner_for(cfg, consumer, sink, dlq, clock).step()
+    assert sink.written == [["A", "C"]]
+    assert sink.prepared_in == {threading.current_thread().name}
+    assert [(d.record.offset, d.error_type) for d in dlq.letters] == [
+        (1, "SinkRejectedError"),
+        (3, "DeserializationError"),
+    ]
+    assert "ValueError: cannot encode" in dlq.letters[0].message
+    assert consumer.commits == [[(0, 4)]]
 
 
 def test_batch_timeout_counts_and_retries() -> None:

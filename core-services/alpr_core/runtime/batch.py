@@ -18,6 +18,7 @@ from .kafka_io import coordinates, to_record
 from .records import Record
 
 DecodeFn = Callable[[bytes | None, str], "dict[str, Any] | None"]
+PrepareFn = Callable[[dict[str, Any]], Any]
 
 
 @dataclass
@@ -43,10 +44,10 @@ class Batch:
             self.first_at = now
         self.pending.append(msg)
 
-    def decode(self, decode: DecodeFn, limit: int | None = None) -> None:
-        """Decode messages not decoded yet (at most ``limit``); permanent failures become dead letters.
-        A transient failure (e.g. the Schema Registry is down) propagates and leaves the message for
-        the retry."""
+    def decode(self, decode: DecodeFn, limit: int | None = None, prepare: PrepareFn | None = None) -> None:
+        """Decode messages not decoded yet (at most ``limit``), then ``prepare`` each value for the sink;
+        permanent failures become dead letters. A transient failure (e.g. the Schema Registry is down)
+        propagates and leaves the message for the retry."""
         end = len(self.pending) if limit is None else min(len(self.pending), self.decoded_upto + limit)
         records, letters = self.records, self.letters
         while self.decoded_upto < end:
@@ -54,9 +55,20 @@ class Batch:
             topic = msg.topic()
             assert topic is not None  # error events never reach a batch
             try:
-                records.append(to_record(msg, decode(msg.value(), topic)))
+                record = to_record(msg, decode(msg.value(), topic))
             except PermanentDecodeError as exc:
                 letters.append(DeadLetter(to_record(msg, None), exc.error_type, str(exc)))
+                self.decoded_upto += 1
+                continue
+            if prepare is not None and record.value is not None:
+                try:
+                    record.prepared = prepare(record.value)
+                except (TypeError, ValueError) as exc:
+                    reason = f"sink cannot prepare {record.coordinates}: {type(exc).__name__}: {exc}"
+                    letters.append(DeadLetter(record, "SinkRejectedError", reason))
+                    self.decoded_upto += 1
+                    continue
+            records.append(record)
             self.decoded_upto += 1
 
     def offsets(self) -> list[TopicPartition]:

@@ -23,6 +23,7 @@ class Record:
     raw: bytes
     value: dict[str, Any] | None = None
     headers: tuple[tuple[str, bytes | None], ...] = field(default=())  # value None: a null header
+    prepared: Any = None  # what the sink's optional ``prepare(value)`` made of value, in the poll thread
 
     @property
     def coordinates(self) -> str:

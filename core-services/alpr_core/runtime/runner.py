@@ -70,6 +70,7 @@ class ConsumerRunner:
         self._sink = sink
         self._topics = list(topics)
         self._decoder = decoder
+        self._prepare = getattr(sink, "prepare", None)
         self._clock = clock
         self.metrics = metrics or ConsumerMetrics(name)
         self._dlq = dlq or DlqPublisher(
@@ -182,7 +183,7 @@ class ConsumerRunner:
         while True:
             backlog = len(batch.records) - submitted
             if backlog < chunk and batch.undecoded:
-                batch.decode(self._decoder.decode, limit=chunk - backlog)
+                batch.decode(self._decoder.decode, chunk - backlog, self._prepare)
                 continue
             if not backlog:
                 return
@@ -194,7 +195,7 @@ class ConsumerRunner:
         nxt, decode = self._next, self._decoder.decode
         try:
             while nxt.undecoded and self._clock() < deadline and not all(f.done() for f in futures):
-                nxt.decode(decode, limit=LOOKAHEAD_STEP)
+                nxt.decode(decode, LOOKAHEAD_STEP, self._prepare)
         except TransientDecodeError as exc:  # left undecoded: its own flush meets it again
             logger.debug("%s-consumer: look-ahead decoding stopped: %s", self.name, exc)
 
@@ -205,7 +206,7 @@ class ConsumerRunner:
             if self._attempt == 0 and not batch.done and len(batch) >= 2 * MIN_CHUNK:
                 look_ahead = retry and not self._stop.is_set()
                 self._decode_and_write_overlapped(started + self.settings.batch_timeout_s, look_ahead)
-            batch.decode(self._decoder.decode)
+            batch.decode(self._decoder.decode, None, self._prepare)
             self._write_records()
             self._dlq.publish(batch.letters)
         except TransientSinkError as exc:

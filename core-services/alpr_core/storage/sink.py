@@ -72,9 +72,17 @@ class PostgresEventSink:
         conn.commit()
         logger.info("storage sink connected to %s:%s/%s", self._db.host, self._db.port, self._db.dbname)
 
+    def prepare(self, value: dict[str, Any]) -> bytes:
+        """The record's COPY line, made by the runner in its poll thread right after decoding."""
+        return copy_line(value, self._settings.store_raw)
+
+    def _line(self, rec: Record) -> bytes:
+        prepared = rec.prepared
+        return prepared if type(prepared) is bytes else copy_line(rec.value or {}, self._settings.store_raw)
+
     def write(self, batch: list[Record]) -> None:
         try:
-            self._write_lines([copy_line(rec.value or {}, self._settings.store_raw) for rec in batch])
+            self._write_lines([self._line(rec) for rec in batch])
         except (psycopg.DataError, ValueError) as exc:
             logger.warning(
                 "storage sink: batch of %d refused (%s); isolating the bad record(s)", len(batch), exc
@@ -114,7 +122,7 @@ class PostgresEventSink:
         failures: list[tuple[Record, str]] = []
         for rec in batch:
             try:
-                self._write_lines([copy_line(rec.value or {}, self._settings.store_raw)])
+                self._write_lines([self._line(rec)])
             except (psycopg.DataError, ValueError) as exc:
                 failures.append((rec, f"PostgreSQL refused {rec.coordinates}: {exc}"))
             except TRANSIENT_DB_ERRORS as exc:
