@@ -138,6 +138,14 @@ def committed_total(args: argparse.Namespace, group: str, topic: str, partitions
         probe.close()
 
 
+def cpu_reference_ms() -> float:
+    """Milliseconds of a fixed single-threaded Python workload: this shared machine's speed drifts by
+    up to ~40 % between minutes, so each run is printed with it to tell code from machine."""
+    started = time.perf_counter()
+    sum(i * i for i in range(1_000_000))
+    return (time.perf_counter() - started) * 1000
+
+
 def run_consumer(args: argparse.Namespace, kind: str, topic: str, extra_env: dict[str, str]) -> float:
     """Start the consumer, wait until its group committed every offset, stop it; returns seconds."""
     section = f"{kind.upper()}_CONSUMER"
@@ -153,7 +161,10 @@ def run_consumer(args: argparse.Namespace, kind: str, topic: str, extra_env: dic
         f"ALPR_{section}__METRICS_PORT": str(free_port()),
         "ALPR_LOGGING__LEVEL": "WARNING",
     }
-    say(f"{kind}: starting alpr-{kind}-consumer ({', '.join(f'{k}={v}' for k, v in extra_env.items())})")
+    say(
+        f"{kind}: starting alpr-{kind}-consumer ({', '.join(f'{k}={v}' for k, v in extra_env.items())}); "
+        f"CPU reference {cpu_reference_ms():.0f} ms"
+    )
     started = time.monotonic()
     cpu_before = _children_cpu_s()
     proc = subprocess.Popen([str(BIN / f"alpr-{kind}-consumer")], env=env, cwd=ROOT)
