@@ -24,8 +24,12 @@ from typing import Any, Protocol
 # cavro imports numpy, whose OpenBLAS starts a spinning thread per core unless told otherwise: ~1 % of a
 # consumer's CPU doing nothing (cachegrind). The consumers do no linear algebra.
 os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
-import cavro
 import fastavro
+
+try:
+    import cavro
+except ImportError:  # no wheel for this platform (requirements.txt): fastavro decodes everything
+    cavro = None
 from confluent_kafka.schema_registry import SchemaRegistryClient
 from confluent_kafka.schema_registry.error import SchemaRegistryError
 
@@ -39,7 +43,7 @@ logger = logging.getLogger(__name__)
 Validator = Callable[[dict[str, Any]], None]
 MAGIC_BYTE = 0
 # Records as plain dicts, uuid strings as str: the same values fastavro returns (tests/unit/test_decoding.py).
-CAVRO_OPTIONS = cavro.Options(record_decodes_to_dict=True, return_uuid_object=False)
+CAVRO_OPTIONS = cavro.Options(record_decodes_to_dict=True, return_uuid_object=False) if cavro else None
 
 
 class Decoder(Protocol):
@@ -104,9 +108,11 @@ class AvroRegistryDecoder:
         validator: Validator | None = None,
         *,
         timestamps_as_millis: bool = False,
+        use_cavro: bool = True,
     ):
         """``timestamps_as_millis``: timestamp-millis fields stay epoch-millisecond ints instead of
-        becoming datetimes (cheaper for sinks that serialise them as numbers, e.g. the storage sink)."""
+        becoming datetimes (cheaper for sinks that serialise them as numbers, e.g. the storage sink).
+        ``use_cavro``: decode reader-schema messages with cavro when it is installed."""
         self._registry = registry
         self._schema_name = schema_name
         self._plain_ts = timestamps_as_millis
@@ -116,10 +122,17 @@ class AvroRegistryDecoder:
             if timestamps_as_millis
             else json.loads(schema_str(schema_name))
         )
-        self._same_schema = cavro.Schema(json.dumps(reader_json), options=CAVRO_OPTIONS).binary_decode
         self._reader = _interned(fastavro.parse_schema(reader_json))
+        self._same_schema = self._same_schema_decoder(reader_json, use_cavro)
         self._writers: dict[int, Any] = {}
         self._validator = validator
+
+    def _same_schema_decoder(self, reader_json: Any, use_cavro: bool) -> Callable[[bytes], Any]:
+        """Body bytes -> record for messages written with the reader schema itself."""
+        if use_cavro and cavro is not None:
+            return cavro.Schema(json.dumps(reader_json), options=CAVRO_OPTIONS).binary_decode
+        reader = self._reader
+        return lambda body: fastavro.schemaless_reader(io.BytesIO(body), reader, None)
 
     def _writer_schema(self, schema_id: int) -> Any:
         cached = self._writers.get(schema_id, False)
