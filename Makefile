@@ -27,7 +27,7 @@ test: venv
 	scripts/stack up
 	$(BIN)/python scripts/create_topics.py
 	$(BIN)/python scripts/register_schemas.py
-	$(BIN)/python -m pytest tests/integration -q -m "not gpu" --reruns 1 --reruns-delay 5
+	$(BIN)/python -m pytest tests/integration -q -m "not gpu" --reruns 1 --reruns-delay 5 -rR
 
 test-unit: venv
 	$(BIN)/python -m pytest tests/unit -q
