@@ -6,6 +6,9 @@ from ..config import CoreConfig
 from ..runtime import ConsumerRunner, make_decoder, plate_event_validator
 from .sink import PostgresEventSink
 
+# Two PostgreSQL connections write sub-batches concurrently (one or three: slower, docs/benchmarks.md).
+SINK_THREADS = 2
+
 
 def build_runner(cfg: CoreConfig) -> ConsumerRunner:
     settings = cfg.storage_consumer
@@ -16,7 +19,7 @@ def build_runner(cfg: CoreConfig) -> ConsumerRunner:
         plate_event_validator(settings.max_future_skew_s, timestamps_as_millis=cfg.kafka.use_avro),
         timestamps_as_millis=True,  # rows.py sends them as epoch milliseconds anyway (Avro only)
     )
-    sink = PostgresEventSink(cfg.database, cfg.storage)
+    sink = PostgresEventSink(cfg.database, cfg.storage, writers=SINK_THREADS)
     return ConsumerRunner(
-        "storage", settings, cfg.kafka, sink, [cfg.kafka.topics.plates.name], decoder, sink_threads=2
+        "storage", settings, cfg.kafka, sink, [cfg.kafka.topics.plates.name], decoder, sink_threads=SINK_THREADS
     )

@@ -39,8 +39,14 @@ class PostgresEventSink:
     """``write(batch)`` makes a batch of plate events durable in ``settings.table``."""
 
     def __init__(
-        self, db: DatabaseSettings, settings: StorageSinkSettings, pool: ConnectionPool | None = None
+        self,
+        db: DatabaseSettings,
+        settings: StorageSinkSettings,
+        pool: ConnectionPool | None = None,
+        writers: int = 1,
     ):
+        """``writers``: sink threads that write concurrently; that many connections are opened at start
+        (in the background) instead of on the first batch."""
         self._settings = settings
         self._db = db
         self._stage = f"{settings.table}_stage"
@@ -50,7 +56,7 @@ class PostgresEventSink:
         self._conflict_mode_until = 0.0
         self._pool = pool or ConnectionPool(
             db.conninfo(),
-            min_size=db.pool_min_size,
+            min_size=min(max(db.pool_min_size, writers), db.pool_max_size),
             max_size=db.pool_max_size,
             open=False,
             configure=self._configure,
