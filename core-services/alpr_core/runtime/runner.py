@@ -84,6 +84,10 @@ class ConsumerRunner:
         self._stop = threading.Event()
         self._batch = Batch()  # being written; committed when durable
         self._next = Batch()  # fetched behind it, decoded while its last writes run
+        # The batch just committed: freeing its ~10 objects per message takes tens of ms, which at the
+        # batch boundary left both database connections idle; it is dropped once the next batch's
+        # first write is under way.
+        self._retired: Batch | None = None
         self._attempt = 0
         self._retry_at: float | None = None
         self._paused = False
@@ -121,8 +125,6 @@ class ConsumerRunner:
         size, batch = self.settings.batch_size, self._batch
         if len(batch) < size:  # returns once the batch is full, or after the poll timeout
             self._add(self._consumer.consume(num_messages=size - len(batch), timeout=self.settings.poll_timeout_s))
-        if len(batch) >= size and len(self._next) < size:  # and what is already fetched behind it
-            self._add(self._consumer.consume(num_messages=size - len(self._next), timeout=0))
         if batch.pending and (len(batch) >= size or self._clock() - batch.first_at >= self.settings.flush_interval_s):
             self._flush(retry=True)
         self._update_lag()
@@ -159,7 +161,10 @@ class ConsumerRunner:
         error: BaseException | None = None
         try:
             self._submit_chunks(batch, inflight)
-            if look_ahead:
+            if look_ahead:  # what librdkafka already fetched behind the batch, taken while the writes run
+                size = self.settings.batch_size
+                if len(batch) >= size and len(self._next) < size:
+                    self._add(self._consumer.consume(num_messages=size - len(self._next), timeout=0))
                 self._decode_next_until_done([future for future, _ in inflight], deadline)
         finally:
             written: set[int] = set()
@@ -190,6 +195,7 @@ class ConsumerRunner:
             part = batch.records[submitted : submitted + chunk]
             submitted += len(part)
             inflight.append((self._executor.submit(self._sink.write, part), part))
+            self._retired = None
 
     def _decode_next_until_done(self, futures: list[Future[None]], deadline: float) -> None:
         nxt, decode = self._next, self._decoder.decode
@@ -268,7 +274,7 @@ class ConsumerRunner:
                 self._attempt,
                 "y" if self._attempt == 1 else "ies",
             )
-        self._batch, self._next = self._next, Batch()
+        self._retired, self._batch, self._next = self._batch, self._next, Batch()
         self._attempt = 0
         self._retry_at = None
         if self._paused:
