@@ -413,3 +413,26 @@ def test_stop_writes_and_commits_the_batch_and_the_one_fetched_behind_it() -> No
     runner.run()
     assert consumer.commits == [[(0, 600)], [(0, 1200)]] and consumer.closed
     assert [v for b in sink.batches for v in b] == values(1200)
+
+
+def test_a_committed_batch_is_released_in_slices() -> None:
+    from alpr_core.runtime.batch import Batch
+
+    batch = Batch()
+    for msg in msgs(*values(5)):
+        batch.add(msg, 0.0)  # type: ignore[arg-type]
+    batch.decode(BytesDecoder().decode)  # type: ignore[arg-type]
+    batch.done, batch.records = batch.records, []
+    assert batch.release(2) is False and len(batch.pending) == 3 and len(batch.done) == 3
+    assert batch.release(2) is False and batch.release(2) is True and not batch.pending
+
+
+def test_the_previous_batch_is_freed_while_the_next_one_is_written() -> None:
+    runner, consumer, _sink, _, _ = make(msgs(*values(1800)), batch_size=600, sleep_s=0.02)
+    runner.step()
+    first = runner._retired
+    assert first is not None and len(first.pending) == 600
+    runner.step()  # the next batch's writes run while the retired one is freed in slices
+    assert len(first.pending) < 600 and runner._retired is not first
+    runner.step()
+    assert consumer.commits[-1] == [(0, 1800)]

@@ -71,6 +71,13 @@ class Batch:
             records.append(record)
             self.decoded_upto += 1
 
+    def release(self, count: int) -> bool:
+        """Drop up to ``count`` messages and records from the end (a committed batch being freed in
+        slices); True once nothing is left."""
+        for items in (self.pending, self.records, self.done, self.letters):
+            del items[-count:]
+        return not (self.pending or self.records or self.done or self.letters)
+
     def offsets(self) -> list[TopicPartition]:
         """Per partition, the offset after the batch's last message (what a commit stores)."""
         last: dict[tuple[str, int], int] = {}

@@ -43,6 +43,7 @@ logger = logging.getLogger(__name__)
 
 MIN_CHUNK = 250  # smallest sub-batch written while the next one is decoded (batches < 500: one write)
 LOOKAHEAD_STEP = 100  # messages of the next batch decoded between two looks at the running writes
+RELEASE_STEP = 500  # messages of the committed batch freed at a time (~1-2 ms with the GIL held)
 
 
 class ConsumerRunner:
@@ -84,9 +85,9 @@ class ConsumerRunner:
         self._stop = threading.Event()
         self._batch = Batch()  # being written; committed when durable
         self._next = Batch()  # fetched behind it, decoded while its last writes run
-        # The batch just committed: freeing its ~10 objects per message takes tens of ms, which at the
-        # batch boundary left both database connections idle; it is dropped once the next batch's
-        # first write is under way.
+        # The batch just committed: freeing its ~10 objects per message takes tens of ms with the GIL
+        # held, which at the batch boundary left both database connections idle; it is freed in slices
+        # once the next batch's writes are under way (_release_retired).
         self._retired: Batch | None = None
         self._attempt = 0
         self._retry_at: float | None = None
@@ -195,6 +196,12 @@ class ConsumerRunner:
             part = batch.records[submitted : submitted + chunk]
             submitted += len(part)
             inflight.append((self._executor.submit(self._sink.write, part), part))
+            self._release_retired()
+
+    def _release_retired(self) -> None:
+        """Free a slice of the committed batch. Freeing it at once holds the GIL for tens of ms in one
+        C call, during which no sink thread can take the database's replies."""
+        if self._retired is not None and self._retired.release(RELEASE_STEP):
             self._retired = None
 
     def _decode_next_until_done(self, futures: list[Future[None]], deadline: float) -> None:
@@ -202,6 +209,7 @@ class ConsumerRunner:
         try:
             while nxt.undecoded and self._clock() < deadline and not all(f.done() for f in futures):
                 nxt.decode(decode, LOOKAHEAD_STEP, self._prepare)
+                self._release_retired()
         except TransientDecodeError as exc:  # left undecoded: its own flush meets it again
             logger.debug("%s-consumer: look-ahead decoding stopped: %s", self.name, exc)
 
