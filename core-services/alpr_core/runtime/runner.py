@@ -43,6 +43,7 @@ logger = logging.getLogger(__name__)
 
 MIN_CHUNK = 250  # smallest sub-batch written while the next one is decoded (batches < 500: one write)
 LOOKAHEAD_STEP = 100  # messages of the next batch decoded between two looks at the running writes
+FETCH_STEP = 1000  # messages taken from librdkafka at a time for the next batch
 RELEASE_STEP = 500  # messages of the committed batch freed at a time (~1-2 ms with the GIL held)
 
 
@@ -162,10 +163,7 @@ class ConsumerRunner:
         error: BaseException | None = None
         try:
             self._submit_chunks(batch, inflight)
-            if look_ahead:  # what librdkafka already fetched behind the batch, taken while the writes run
-                size = self.settings.batch_size
-                if len(batch) >= size and len(self._next) < size:
-                    self._add(self._consumer.consume(num_messages=size - len(self._next), timeout=0))
+            if look_ahead and len(batch) >= self.settings.batch_size:
                 self._decode_next_until_done([future for future, _ in inflight], deadline)
         finally:
             written: set[int] = set()
@@ -205,9 +203,19 @@ class ConsumerRunner:
             self._retired = None
 
     def _decode_next_until_done(self, futures: list[Future[None]], deadline: float) -> None:
-        nxt, decode = self._next, self._decoder.decode
+        """Take what librdkafka already fetched behind the batch (in slices: building 10,000 Message
+        objects in one call holds the GIL ~10 ms) and decode it, until the batch's writes are done."""
+        nxt, decode, size = self._next, self._decoder.decode, self.settings.batch_size
         try:
-            while nxt.undecoded and self._clock() < deadline and not all(f.done() for f in futures):
+            while self._clock() < deadline and not all(f.done() for f in futures):
+                if not nxt.undecoded:
+                    if len(nxt) >= size:
+                        return
+                    fetched = self._consumer.consume(num_messages=min(FETCH_STEP, size - len(nxt)), timeout=0)
+                    if not fetched:
+                        return
+                    self._add(fetched)
+                    continue
                 nxt.decode(decode, LOOKAHEAD_STEP, self._prepare)
                 self._release_retired()
         except TransientDecodeError as exc:  # left undecoded: its own flush meets it again
