@@ -14,7 +14,7 @@ from confluent_kafka import Message, TopicPartition
 
 from .dlq import DeadLetter
 from .errors import PermanentDecodeError
-from .kafka_io import coordinates, to_record
+from .kafka_io import to_record
 from .records import Record
 
 DecodeFn = Callable[[bytes | None, str], "dict[str, Any] | None"]
@@ -80,11 +80,10 @@ class Batch:
 
     def offsets(self) -> list[TopicPartition]:
         """Per partition, the offset after the batch's last message (what a commit stores)."""
-        last: dict[tuple[str, int], int] = {}
-        for msg in self.pending:
-            topic, partition, offset = coordinates(msg)
-            last[(topic, partition)] = offset
-        return [TopicPartition(t, p, o + 1) for (t, p), o in last.items()]
+        last: dict[tuple[str | None, int | None], int | None] = {}
+        for msg in self.pending:  # error events never reach a batch: no None below
+            last[(msg.topic(), msg.partition())] = msg.offset()
+        return [TopicPartition(t, p, o + 1) for (t, p), o in last.items()]  # type: ignore[arg-type,operator]
 
     def where(self) -> str:
         """``topic[partition]@offset`` of the first message, for log lines."""

@@ -42,13 +42,12 @@ def coordinates(msg: Message) -> tuple[str, int, int]:
 
 
 def to_record(msg: Message, value: dict[str, Any] | None) -> Record:
-    topic, partition, offset = coordinates(msg)
     ts_type, ts = msg.timestamp()
     headers = msg.headers()
     return Record(
-        topic,
-        partition,
-        offset,
+        msg.topic(),  # type: ignore[arg-type]  # never None outside error events (coordinates())
+        msg.partition(),  # type: ignore[arg-type]
+        msg.offset(),  # type: ignore[arg-type]
         ts if ts_type else None,
         msg.key(),
         msg.value() or b"",
