@@ -33,19 +33,13 @@ def consumer_config(kafka: KafkaSettings, settings: ConsumerSettings) -> dict[st
 ConsumedHeaders = list[tuple[str, bytes | None]]
 
 
-def coordinates(msg: Message) -> tuple[str, int, int]:
-    """``(topic, partition, offset)`` of a fetched message. The stubs make them Optional for error
-    events, which never reach a batch (``ConsumerRunner._add`` drops them)."""
-    topic, partition, offset = msg.topic(), msg.partition(), msg.offset()
-    assert topic is not None and partition is not None and offset is not None, "an error event"
-    return topic, partition, offset
-
-
 def to_record(msg: Message, value: dict[str, Any] | None) -> Record:
+    """The Record of a fetched message. The stubs make topic, partition and offset Optional for error
+    events, which never reach a batch (``ConsumerRunner._add`` drops them)."""
     ts_type, ts = msg.timestamp()
     headers = msg.headers()
     return Record(
-        msg.topic(),  # type: ignore[arg-type]  # never None outside error events (coordinates())
+        msg.topic(),  # type: ignore[arg-type]
         msg.partition(),  # type: ignore[arg-type]
         msg.offset(),  # type: ignore[arg-type]
         ts if ts_type else None,

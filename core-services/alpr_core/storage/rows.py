@@ -115,7 +115,7 @@ def copy_line(event: dict[str, Any], store_raw: bool = False) -> bytes:
             values = _row_of_complete_event(event)
         except (KeyError, TypeError):
             values = row_values(event)
-    return orjson.dumps(values, default=_json_default, option=_OPTIONS).replace(b"\\", b"\\\\") + b"\n"
+    return event_json(values).replace(b"\\", b"\\\\") + b"\n"
 
 
 def insert_sql(table: str, stage: str, store_raw: bool = False, on_conflict: bool = True) -> sql.Composed:
