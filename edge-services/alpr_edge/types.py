@@ -77,6 +77,8 @@ class PlateRead:
     plate_crop: np.ndarray | None = field(default=None, repr=False, compare=False)
     vehicle_crop: np.ndarray | None = field(default=None, repr=False, compare=False)
     frame: np.ndarray | None = field(default=None, repr=False, compare=False)
+    first_frame: int = 0  # camera frame numbers of the track's first and last sighting (0: no track)
+    last_frame: int = 0
 
 
 class EventSink(Protocol):

@@ -242,6 +242,7 @@ class TrackReader:
                 char_confidences=chars, candidates=candidates, plate_bbox=reading.best_bbox,
                 first_seen_s=reading.first_seen_s, last_seen_s=reading.last_seen_s,
                 frame_number=reading.best_frame_number, read_count=read_count,
+                first_frame=reading.first_frame, last_frame=reading.last_frame,
                 quality_score=round(reading.best_quality, 4), region=region,
                 matches_format=(region is not None) if text else None,
                 vehicle_bbox=reading.vehicle_bbox, vehicle_type=reading.vehicle_label,
