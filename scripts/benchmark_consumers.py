@@ -8,7 +8,11 @@ Preloads N Avro plate events (one fresh topic, progress lines), then runs each c
 (default 3) as its console script with a fresh consumer group and times it from process start until its
 committed offsets reach the end of the topic; the rows/documents are counted after each run and removed
 before the next (rows vacuumed; storage runs start once no autovacuum worker is busy). The last line,
-with the median of the runs, is ``storage_events_per_s=.. search_docs_per_s=..``. Test data (topic,
+with the median of the runs, is ``storage_events_per_s=.. search_docs_per_s=..`` followed by the CPU
+milliseconds per 1,000 events of each process involved, from /proc, start to caught up (medians):
+``storage_cpu_ms_per_1k`` (the consumer), ``storage_pg_cpu_ms_per_1k`` (the whole PostgreSQL server),
+``storage_kafka_cpu_ms_per_1k``, ``search_cpu_ms_per_1k``, ``search_opensearch_cpu_ms_per_1k``,
+``search_kafka_cpu_ms_per_1k``. Test data (topic,
 rows, index) is removed at the end unless --keep. Needs the local stack (scripts/stack up) with the
 broker, registry, PostgreSQL and OpenSearch.
 """
@@ -19,6 +23,7 @@ import argparse
 import contextlib
 import io
 import json
+import math
 import os
 import resource
 import signal
@@ -30,6 +35,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -40,11 +46,21 @@ from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 import _bootstrap  # noqa: F401
+from _cpu import CpuMeter, cpu_keys, median_costs, pid_group, stack_groups
 from alpr_common.schemas import parsed_schema
 from alpr_common.serde import RecordSerde, registry_client
 
 ROOT = Path(__file__).resolve().parent.parent
 BIN = Path(sys.executable).parent
+SERVERS = {"storage": ("pg", "kafka"), "search": ("opensearch", "kafka")}  # CPU accounted per consumer
+
+
+@dataclass(frozen=True)
+class Run:
+    """One consumer run: events (rows or documents) per second and CPU ms per 1,000 events per process."""
+
+    rate: float
+    cpu: dict[str, float]
 
 
 def say(msg: str) -> None:
@@ -145,8 +161,11 @@ def cpu_reference_ms() -> float:
     return (time.perf_counter() - started) * 1000
 
 
-def run_consumer(args: argparse.Namespace, kind: str, topic: str, extra_env: dict[str, str]) -> float:
-    """Start the consumer, wait until its group committed every offset, stop it; returns seconds."""
+def run_consumer(
+    args: argparse.Namespace, kind: str, topic: str, extra_env: dict[str, str]
+) -> tuple[float, dict[str, float]]:
+    """Start the consumer, wait until its group committed every offset, stop it; returns the seconds and
+    the CPU ms per 1,000 events of the consumer and the servers it uses, from start to caught up."""
     section = f"{kind.upper()}_CONSUMER"
     group = f"bench-{kind}-{uuid.uuid4().hex[:8]}"
     env = {
@@ -167,6 +186,8 @@ def run_consumer(args: argparse.Namespace, kind: str, topic: str, extra_env: dic
     started = time.monotonic()
     cpu_before = _children_cpu_s()
     proc = subprocess.Popen([str(BIN / f"alpr-{kind}-consumer")], env=env, cwd=ROOT)
+    meter = CpuMeter([pid_group("cpu", lambda: proc.pid), *stack_groups(*SERVERS[kind])])
+    cpu_start = meter.snapshot()  # taken as the consumer starts: its own CPU time is still ~0
     probe = Consumer({"bootstrap.servers": args.bootstrap, "group.id": group, "enable.auto.commit": False})
     try:
         done, last_report = 0, started
@@ -179,20 +200,22 @@ def run_consumer(args: argparse.Namespace, kind: str, topic: str, extra_env: dic
                 last_report = time.monotonic()
                 say(f"{kind}: {done:,}/{args.events:,} committed after {last_report - started:.1f}s")
         elapsed = time.monotonic() - started
+        cpu_end = meter.snapshot()
     finally:
         probe.close()
         proc.terminate()
         proc.wait(60)
     cpu = _children_cpu_s() - cpu_before
+    costs = cpu_end.delta_ms_per_1k(cpu_start, args.events)  # start to caught up, as the rate
     say(
         f"{kind}: consumer process CPU {cpu:.1f}s user+sys (start-up and shutdown included) "
         f"= {args.events / max(cpu, 1e-9):,.0f} events per CPU-second; load average {os.getloadavg()[0]:.1f}"
     )
     say(
         f"{kind}: caught up: {args.events:,} events in {elapsed:.2f}s from process start "
-        f"= {args.events / elapsed:,.0f}/s"
+        f"= {args.events / elapsed:,.0f}/s; CPU ms per 1,000 events: {cpu_keys(kind, costs)}"
     )
-    return elapsed
+    return elapsed, costs
 
 
 def stored_rows(args: argparse.Namespace, camera: str) -> int:
@@ -239,69 +262,82 @@ def main(argv: list[str] | None = None) -> int:
     admin = AdminClient({"bootstrap.servers": args.bootstrap})
     admin.create_topics([NewTopic(topic, args.partitions, 1), NewTopic(f"{topic}.dlq", 1, 1)])[topic].result(30)
     rates = {"storage": 0.0, "search": 0.0}
+    costs: dict[str, dict[str, float]] = {k: dict.fromkeys(("cpu", *SERVERS[k]), math.nan) for k in SERVERS}
     try:
         preload(args, topic, camera)
         if args.ab:
             return ab_compare(args, topic, camera)
         if args.only in (None, "storage"):
-            rates["storage"] = median_of_runs(
+            rates["storage"], costs["storage"] = median_of_runs(
                 args, "storage", lambda: storage_run(args, topic, camera), lambda: delete_rows(args, camera)
             )
         if args.only in (None, "search"):
-            rates["search"] = median_of_runs(
+            rates["search"], costs["search"] = median_of_runs(
                 args, "search", lambda: search_run(args, topic, prefix), lambda: delete_indices(args, prefix)
             )
     finally:
         if not args.keep:
             cleanup(args, admin, topic, camera, prefix)
-    print(f"storage_events_per_s={rates['storage']:.0f} search_docs_per_s={rates['search']:.0f}", flush=True)
+    print(
+        f"storage_events_per_s={rates['storage']:.0f} search_docs_per_s={rates['search']:.0f} "
+        f"{cpu_keys('storage', costs['storage'])} {cpu_keys('search', costs['search'])}",
+        flush=True,
+    )
     return 0
 
 
 def median_of_runs(
-    args: argparse.Namespace, kind: str, one_run: Callable[[], float], between: Callable[[], None]
-) -> float:
-    """``one_run`` ``args.runs`` times (each with a fresh consumer group), ``between`` after all but the last."""
-    rates: list[float] = []
+    args: argparse.Namespace, kind: str, one_run: Callable[[], Run], between: Callable[[], None]
+) -> tuple[float, dict[str, float]]:
+    """``one_run`` ``args.runs`` times (each with a fresh consumer group), ``between`` after all but the last;
+    the median rate and the median CPU ms per 1,000 events of each process."""
+    runs: list[Run] = []
     for i in range(args.runs):
         if i:
             between()
-        rates.append(one_run())
-        say(f"{kind}: run {i + 1}/{args.runs}: {rates[-1]:,.0f}/s")
-    median = statistics.median(rates)
-    say(f"{kind}: median of {len(rates)} runs {median:,.0f}/s (runs: {', '.join(f'{r:,.0f}' for r in rates)})")
-    return median
+        runs.append(one_run())
+        say(f"{kind}: run {i + 1}/{args.runs}: {runs[-1].rate:,.0f}/s")
+    rates = [r.rate for r in runs]
+    median, cpu = statistics.median(rates), median_costs([r.cpu for r in runs])
+    say(f"{kind}: median of {len(rates)} runs {median:,.0f}/s (runs: {', '.join(f'{r:,.0f}' for r in rates)}); "
+        f"median CPU {cpu_keys(kind, cpu)}")
+    return median, cpu
 
 
 def ab_compare(args: argparse.Namespace, topic: str, camera: str) -> int:
     """Storage runs alternating baseline (A) and ``--ab`` variables (B): the machine's speed drifts
     between minutes, so only interleaved runs compare two settings fairly."""
     variant = dict(item.split("=", 1) for item in args.ab)
-    rates: dict[str, list[float]] = {"A": [], "B": []}
+    runs: dict[str, list[Run]] = {"A": [], "B": []}
     for i in range(args.runs):
         for name, env in (("A", {}), ("B", variant)):
-            if rates["A"] or rates["B"]:
+            if runs["A"] or runs["B"]:
                 delete_rows(args, camera)
-            rates[name].append(storage_run(args, topic, camera, env))
-            say(f"storage {name} run {i + 1}/{args.runs}: {rates[name][-1]:,.0f}/s")
-    a, b = statistics.median(rates["A"]), statistics.median(rates["B"])
-    print(f"storage_a_events_per_s={a:.0f} storage_b_events_per_s={b:.0f} b_over_a={b / a:.3f}", flush=True)
+            runs[name].append(storage_run(args, topic, camera, env))
+            say(f"storage {name} run {i + 1}/{args.runs}: {runs[name][-1].rate:,.0f}/s")
+    a, b = (statistics.median(r.rate for r in runs[k]) for k in ("A", "B"))
+    print(
+        f"storage_a_events_per_s={a:.0f} storage_b_events_per_s={b:.0f} b_over_a={b / a:.3f} "
+        f"{cpu_keys('storage_a', median_costs([r.cpu for r in runs['A']]))} "
+        f"{cpu_keys('storage_b', median_costs([r.cpu for r in runs['B']]))}",
+        flush=True,
+    )
     return 0
 
 
-def storage_run(args: argparse.Namespace, topic: str, camera: str, env: dict[str, str] | None = None) -> float:
+def storage_run(args: argparse.Namespace, topic: str, camera: str, env: dict[str, str] | None = None) -> Run:
     """One storage-consumer run from process start until caught up, started on a quiet database."""
     wait_for_quiet_db(args)
-    secs = run_consumer(
+    secs, cpu = run_consumer(
         args, "storage", topic, {"ALPR_STORAGE_CONSUMER__BATCH_SIZE": str(args.storage_batch), **(env or {})}
     )
     rows = stored_rows(args, camera)
     say(f"storage: {rows:,} rows in plate_events for camera {camera}")
-    return rows / secs
+    return Run(rows / secs, cpu)
 
 
-def search_run(args: argparse.Namespace, topic: str, prefix: str) -> float:
-    secs = run_consumer(
+def search_run(args: argparse.Namespace, topic: str, prefix: str) -> Run:
+    secs, cpu = run_consumer(
         args,
         "search",
         topic,
@@ -310,7 +346,7 @@ def search_run(args: argparse.Namespace, topic: str, prefix: str) -> float:
     es(args, "POST", f"/{prefix}/_refresh")
     docs = int(es(args, "GET", f"/{prefix}/_count")["count"])
     say(f"search: {docs:,} documents behind alias {prefix}")
-    return docs / secs
+    return Run(docs / secs, cpu)
 
 
 def wait_for_quiet_db(args: argparse.Namespace, limit_s: float = 120.0) -> None:
