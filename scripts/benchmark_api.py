@@ -4,8 +4,12 @@
 Uses a separate database (default ``alpr_bench``, created through the local stack's superuser socket
 when missing, schema from scripts/init_db.sql) so the tests' data stay untouched. Loads the events with
 COPY (progress lines), starts one uvicorn worker (``alpr-api``), runs wrk (a separate process; Debian
-package ``wrk``) for a few rounds per endpoint and reports medians. The last line is
-``plate_rps=.. plate_p95_ms=.. recent_rps=.. recent_p95_ms=..``.
+package ``wrk``, installed by scripts/system_deps.sh, which this script runs when wrk is missing) for a
+few rounds per endpoint and reports medians. The last line is
+``plate_rps=.. plate_p95_ms=.. recent_rps=.. recent_p95_ms=..`` followed by the CPU milliseconds per
+1,000 requests (medians of the rounds, from /proc) of the API server (uvicorn and its workers) and of
+the whole PostgreSQL server: ``plate_api_cpu_ms_per_1k=.. plate_pg_cpu_ms_per_1k=..
+recent_api_cpu_ms_per_1k=.. recent_pg_cpu_ms_per_1k=..``.
 
     .venv/bin/python scripts/benchmark_api.py --events 1000000
 """
@@ -29,6 +33,8 @@ from pathlib import Path
 
 import httpx
 import psycopg
+
+from _cpu import CpuMeter, cpu_keys, median_costs, pid_group, stack_groups
 
 ROOT = Path(__file__).resolve().parent.parent
 SOCKET_DIR = ROOT / ".stack" / "postgres" / "run"
@@ -182,24 +188,17 @@ def start_api(args: argparse.Namespace) -> subprocess.Popen[bytes]:
     raise SystemExit(f"alpr-api did not start; see {args.api_log}")
 
 
-def cpu_seconds(pids: list[int]) -> float:
-    """utime + stime of the processes (and their reaped children), from /proc."""
-    total = 0
-    for pid in pids:
-        try:
-            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += sum(int(v) for v in fields[11:15])
-    return total / os.sysconf("SC_CLK_TCK")
-
-
-def backend_pids(args: argparse.Namespace) -> list[int]:
-    with psycopg.connect(dsn(args), autocommit=True) as conn:
-        rows = conn.execute(
-            "SELECT pid FROM pg_stat_activity WHERE datname = %s AND pid <> pg_backend_pid()", (args.dbname,)
-        ).fetchall()
-    return [int(r[0]) for r in rows]
+def ensure_wrk() -> None:
+    """wrk comes with scripts/system_deps.sh (Debian package ``wrk``); run it when wrk is missing."""
+    if shutil.which("wrk") is not None:
+        return
+    log("wrk not found: running scripts/system_deps.sh (installs the Debian package wrk)")
+    res = subprocess.run(["bash", str(ROOT / "scripts" / "system_deps.sh")], check=False)
+    if res.returncode != 0 or shutil.which("wrk") is None:
+        raise SystemExit(
+            "wrk not found and scripts/system_deps.sh could not install it; install it as root: "
+            "sudo bash scripts/system_deps.sh (or: sudo apt-get install wrk)"
+        )
 
 
 def wrk(
@@ -229,23 +228,23 @@ def wrk(
 
 def bench(
     args: argparse.Namespace, name: str, path: str, lua: str, key: str, plates_file: str | None
-) -> tuple[float, float]:
+) -> tuple[float, float, dict[str, float]]:
+    """``args.rounds`` wrk rounds after a warm-up: median req/s, p95 ms and CPU ms per 1,000 requests."""
     wrk(args, path, lua, key, plates_file)  # warm-up (prepared statements, caches)
-    rps_all, p95_all = [], []
+    meter = CpuMeter([pid_group("api", lambda: args.api_pid), *stack_groups("pg")])
+    rps_all, p95_all, costs = [], [], []
     for i in range(args.rounds):
-        api_pid, pg_pids = args.api_pid, backend_pids(args)
-        api_cpu, pg_cpu, start = cpu_seconds([api_pid]), cpu_seconds(pg_pids), time.perf_counter()
+        before, start = meter.snapshot(), time.perf_counter()
         rps, p95 = wrk(args, path, lua, key, plates_file)
-        n = rps * (time.perf_counter() - start)
-        api_ms = (cpu_seconds([api_pid]) - api_cpu) / max(n, 1) * 1000
-        pg_ms = (cpu_seconds(pg_pids) - pg_cpu) / max(n, 1) * 1000
+        costs.append(meter.snapshot().delta_ms_per_1k(before, rps * (time.perf_counter() - start)))
         rps_all.append(rps)
         p95_all.append(p95)
         log(
             f"  {name} round {i + 1}: {rps:,.0f} req/s, p95 {p95:.2f} ms; CPU per request: "
-            f"API {api_ms:.2f} ms, PostgreSQL {pg_ms:.2f} ms; load average {os.getloadavg()[0]:.1f}"
+            f"API {costs[-1]['api'] / 1000:.2f} ms, PostgreSQL {costs[-1]['pg'] / 1000:.2f} ms; "
+            f"load average {os.getloadavg()[0]:.1f}"
         )
-    return statistics.median(rps_all), statistics.median(p95_all)
+    return statistics.median(rps_all), statistics.median(p95_all), median_costs(costs)
 
 
 def parse_args() -> argparse.Namespace:
@@ -268,8 +267,7 @@ def parse_args() -> argparse.Namespace:
 
 def main() -> int:
     args = parse_args()
-    if shutil.which("wrk") is None:
-        raise SystemExit("wrk not found: apt-get install wrk")
+    ensure_wrk()
     ensure_database(args)
     plates = plate_pool(args.plates, seed=11)
     load_events(args, plates)
@@ -285,8 +283,10 @@ def main() -> int:
                 f"wrk: {args.threads} thread(s), {args.connections} connections, {args.duration}s x "
                 f"{args.rounds} rounds per endpoint (medians; the 2 CPU cores are shared with other work)"
             )
-            plate_rps, plate_p95 = bench(args, "plate", "/events/plate/X", str(lua), key, str(plates_file))
-            recent_rps, recent_p95 = bench(
+            plate_rps, plate_p95, plate_cpu = bench(
+                args, "plate", "/events/plate/X", str(lua), key, str(plates_file)
+            )
+            recent_rps, recent_p95, recent_cpu = bench(
                 args, "recent", f"/events/recent?limit={args.recent_limit}", str(lua), key, None
             )
     finally:
@@ -294,7 +294,7 @@ def main() -> int:
         proc.wait(timeout=30)
     print(
         f"plate_rps={plate_rps:.0f} plate_p95_ms={plate_p95:.2f} recent_rps={recent_rps:.0f} "
-        f"recent_p95_ms={recent_p95:.2f}",
+        f"recent_p95_ms={recent_p95:.2f} {cpu_keys('plate', plate_cpu)} {cpu_keys('recent', recent_cpu)}",
         flush=True,
     )
     return 0

@@ -3,7 +3,11 @@
 
 Modes:
   bench    (default) publish N synthetic reads live, then drain a backlog of M stored events; last line
-           ``publish_events_per_s=.. drain_events_per_s=..``
+           ``publish_events_per_s=.. drain_events_per_s=..`` then the CPU milliseconds per 1,000 events
+           of this process (all threads: processor, encoder, outbox, librdkafka), of the Kafka broker and
+           of the schema registry, from /proc: ``publish_cpu_ms_per_1k=.. publish_kafka_cpu_ms_per_1k=..
+           publish_registry_cpu_ms_per_1k=.. drain_cpu_ms_per_1k=.. drain_kafka_cpu_ms_per_1k=..
+           drain_registry_cpu_ms_per_1k=..``
   produce  publish synthetic reads at a rate (tests: outage, kill -9), logging each stored index
   drain    deliver what an outbox holds, then exit (restart after a kill)
 
@@ -26,6 +30,7 @@ from confluent_kafka import KafkaException, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
 
 import _bootstrap  # noqa: F401
+from _cpu import CpuMeter, cpu_keys, self_group, stack_groups
 from alpr_common.settings import KafkaSettings, TopicSpec, TopicsSettings
 from alpr_edge.events import EventProcessor, EventSettings
 from alpr_edge.publishing import (
@@ -101,9 +106,16 @@ def build(args: argparse.Namespace, kafka: KafkaSettings, live: bool = True) -> 
     return DeliverySink(processor, delivery, topics)
 
 
-def publish_phase(args: argparse.Namespace, kafka: KafkaSettings) -> float:
+def cpu_meter() -> CpuMeter:
+    """This process (all threads) and the servers it talks to."""
+    return CpuMeter([self_group(), *stack_groups("kafka", "registry")])
+
+
+def publish_phase(args: argparse.Namespace, kafka: KafkaSettings) -> tuple[float, dict[str, float]]:
     sink = build(args, kafka)
     reads = [synthetic_read(i) for i in range(args.events)]  # made up front: the pipeline's part, not timed
+    meter = cpu_meter()
+    before = meter.snapshot()
     t0 = last = time.monotonic()
     cpu0 = time.process_time()
     for start in range(0, args.events, args.batch):
@@ -117,11 +129,13 @@ def publish_phase(args: argparse.Namespace, kafka: KafkaSettings) -> float:
         logger.error("publish: %d event(s) not acknowledged after %.0f s", sink.delivery.outbox.depth,
                      args.timeout_s)
     elapsed, cpu_s = time.monotonic() - t0, time.process_time() - cpu0
+    costs = meter.snapshot().delta_ms_per_1k(before, sink.delivery.acked_total)
     logger.info("publish: %d events acknowledged in %.2f s, %.2f CPU s of this process (%.0f events per "
-                "CPU s; load average %.1f) %s", sink.delivery.acked_total, elapsed, cpu_s,
-                sink.delivery.acked_total / cpu_s, os.getloadavg()[0], dict(sink.processor.counts))
+                "CPU s; load average %.1f) %s; %s", sink.delivery.acked_total, elapsed, cpu_s,
+                sink.delivery.acked_total / cpu_s, os.getloadavg()[0], dict(sink.processor.counts),
+                cpu_keys("publish", costs))
     sink.close()
-    return sink.delivery.acked_total / elapsed
+    return sink.delivery.acked_total / elapsed, costs
 
 
 def fill_backlog(args: argparse.Namespace, kafka: KafkaSettings) -> None:
@@ -135,7 +149,9 @@ def fill_backlog(args: argparse.Namespace, kafka: KafkaSettings) -> None:
     sink.close()
 
 
-def drain_phase(args: argparse.Namespace, kafka: KafkaSettings) -> float:
+def drain_phase(args: argparse.Namespace, kafka: KafkaSettings) -> tuple[float, dict[str, float]]:
+    meter = cpu_meter()
+    before = meter.snapshot()
     sink = build(args, kafka)
     backlog = sink.delivery.outbox.depth
     t0 = last = time.monotonic()
@@ -150,10 +166,11 @@ def drain_phase(args: argparse.Namespace, kafka: KafkaSettings) -> float:
                         done / (last - t0))
     elapsed, cpu_s = time.monotonic() - t0, time.process_time() - cpu0
     delivered = backlog - sink.delivery.outbox.depth
-    logger.info("drain: %d of %d events delivered in %.2f s, %.2f CPU s (load average %.1f)", delivered,
-                backlog, elapsed, cpu_s, os.getloadavg()[0])
+    costs = meter.snapshot().delta_ms_per_1k(before, delivered)
+    logger.info("drain: %d of %d events delivered in %.2f s, %.2f CPU s (load average %.1f); %s", delivered,
+                backlog, elapsed, cpu_s, os.getloadavg()[0], cpu_keys("drain", costs))
     sink.close()
-    return delivered / elapsed if elapsed > 0 else 0.0
+    return (delivered / elapsed if elapsed > 0 else 0.0), costs
 
 
 def produce(args: argparse.Namespace, kafka: KafkaSettings) -> int:
@@ -210,17 +227,18 @@ def main(argv: list[str] | None = None) -> int:
     if args.mode == "produce":
         return produce(args, kafka)
     if args.mode == "drain":
-        return 0 if drain_phase(args, kafka) >= 0 and SqliteOutbox(args.outbox).depth == 0 else 1
+        return 0 if drain_phase(args, kafka)[0] >= 0 and SqliteOutbox(args.outbox).depth == 0 else 1
     try:
-        publish_rate = publish_phase(args, kafka)
+        publish_rate, publish_cpu = publish_phase(args, kafka)
         fill_backlog(args, kafka)
-        drain_rate = drain_phase(args, kafka)
+        drain_rate, drain_cpu = drain_phase(args, kafka)
         size = topic_size(kafka, args.topic)
         logger.info("topic %s holds %d messages (expected %d)", args.topic, size, args.events + args.backlog)
     finally:
         if not args.keep_topic:
             delete_topic(kafka, args.topic)
-    print(f"publish_events_per_s={publish_rate:.0f} drain_events_per_s={drain_rate:.0f}")
+    print(f"publish_events_per_s={publish_rate:.0f} drain_events_per_s={drain_rate:.0f} "
+          f"{cpu_keys('publish', publish_cpu)} {cpu_keys('drain', drain_cpu)}", flush=True)
     return 0
 
 

@@ -16,6 +16,9 @@
 #   RTSP test server (system python3) python3-gi, gir1.2-gst-rtsp-server-1.0, gstreamer1.0-plugins-good
 #                                    (qtdemux, rtph264pay), gstreamer1.0-plugins-bad (h264parse)
 #                                    for tests/integration/test_rtsp_source.py
+#   Plate fonts (synthetic plates)   fonts-dejavu-core, fonts-dejavu-extra, fonts-liberation (OFL/free
+#                                    licences; training/alpr_training/synth, tests/unit/test_synth*.py)
+#   HTTP load generator              wrk (scripts/benchmark_api.py, `make bench`)
 #
 # Go: MinIO (built with `go install`) needs Go >= 1.24. A Go already at /usr/local/go/bin or on PATH
 # is used as is. Debian 12's golang-go is 1.19 (too old), bookworm-backports has up to 1.23; with
@@ -96,8 +99,16 @@ Gst.init(None); sys.exit(0 if all(Gst.ElementFactory.find(e) for e in sys.argv[1
 gst_has qtdemux rtph264pay || need gstreamer1.0-plugins-good
 gst_has h264parse || need gstreamer1.0-plugins-bad
 
+# -- Fonts of the synthetic plate renderer (config/plate_layouts/*.yaml name these files) ----------
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans-Bold.ttf ] || need fonts-dejavu-core
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSansCondensed-Bold.ttf ] || need fonts-dejavu-extra
+[ -f /usr/share/fonts/truetype/liberation/LiberationSansNarrow-Bold.ttf ] || need fonts-liberation
+
+# -- wrk: the HTTP load generator of scripts/benchmark_api.py ----------------------------------------
+command -v wrk >/dev/null 2>&1 || need wrk
+
 if [ ${#missing[@]} -eq 0 ] && [ $need_go -eq 0 ]; then
-    log "all present (postgresql-$PG_MAJOR, prometheus, java 17, maven, go, python3-venv, gst-rtsp-server)"
+    log "all present (postgresql-$PG_MAJOR, prometheus, java 17, maven, go, python3-venv, gst-rtsp-server, wrk)"
     exit 0
 fi
 
