@@ -14,7 +14,11 @@
    in five matching a distinct watched plate; latency = receiver arrival - time before produce.
    -> webhook_p95_ms (nan when Kafka is not reachable).
 
-The last stdout line is exactly ``events_per_s=.. webhook_p95_ms=..``.
+The last stdout line is ``events_per_s=.. webhook_p95_ms=..`` followed by CPU milliseconds per 1,000
+events from /proc: ``eval_cpu_ms_per_1k`` (this process during the evaluation), then for the end-to-end
+run (start after the warm-up to the last webhook; events arrive at ``--rate``, so idle polling is in it)
+``e2e_engine_cpu_ms_per_1k`` (the alert engine), ``e2e_kafka_cpu_ms_per_1k``, ``e2e_pg_cpu_ms_per_1k``
+(the whole PostgreSQL server) and ``e2e_cpu_ms_per_1k`` (this process: producer and webhook receiver).
 """
 
 from __future__ import annotations
@@ -41,6 +45,7 @@ import yaml
 from prometheus_client import CollectorRegistry
 
 import _bootstrap  # noqa: F401
+from _cpu import CpuMeter, cpu_keys, pid_group, self_group, stack_groups
 from alpr_common.config import load_config
 from alpr_common.serde import RecordSerde, registry_client
 from alpr_core.alerting.alert import Alert
@@ -184,7 +189,7 @@ class StaticRules:
 
 def bench_evaluation(
     lists: dict[str, list[str]], rules: list[dict], n_events: int, rng: random.Random
-) -> float:
+) -> tuple[float, dict[str, float]]:
     engine = compile_rules(RuleSet.model_validate({"lists": lists, "rules": rules}), {}, ConfusableCosts())
     metrics = AlertMetrics(CollectorRegistry())
     dispatcher = Dispatcher(
@@ -197,11 +202,14 @@ def bench_evaluation(
         for _ in range(n_events)
     ]
     processor.process(events[:200])  # warm-up
+    meter = CpuMeter([self_group()])
+    before = meter.snapshot()
     started, cpu_started = time.perf_counter(), time.process_time()
     alerts = 0
     for i in range(0, n_events, 100):
         alerts += len(processor.process(events[i : i + 100]))
     elapsed, cpu_s = time.perf_counter() - started, time.process_time() - cpu_started
+    costs = meter.snapshot().delta_ms_per_1k(before, n_events)
     dispatcher.close()
     print(
         f"evaluation: {n_events} events, {len(rules)} rules, {sum(map(len, lists.values()))} entries, "
@@ -209,7 +217,7 @@ def bench_evaluation(
         f"({n_events / cpu_s:.0f} events per CPU-second; wall > CPU: the machine ran other processes)",
         file=sys.stderr,
     )
-    return n_events / elapsed
+    return n_events / elapsed, costs
 
 
 def _port_open(port: int) -> bool:
@@ -311,15 +319,20 @@ def _percentile(values: list[float], q: float) -> float:
     return ordered[min(len(ordered) - 1, math.ceil(q * len(ordered)) - 1)]
 
 
+E2E_GROUPS = ("engine", "kafka", "pg", "cpu")
+
+
 def bench_e2e(
     lists: dict[str, list[str]], rules: list[dict], n_events: int, rate: float, rng: random.Random
-) -> float:
+) -> tuple[float, dict[str, float]]:
+    """Webhook latency p95 (ms) and CPU ms per 1,000 events of each process; ``nan`` when not run."""
+    skipped = (math.nan, dict.fromkeys(E2E_GROUPS, math.nan))
     if not (_port_open(9092) and _port_open(5432)):
         print(
             "end to end: Kafka (9092) or PostgreSQL (5432) not reachable; start them with scripts/stack up",
             file=sys.stderr,
         )
-        return math.nan
+        return skipped
     tag, tmp = uuid.uuid4().hex[:10], Path(tempfile.mkdtemp(prefix="bench-alerts-"))
     watched = watched_plates(lists)
     rng.shuffle(watched)
@@ -332,21 +345,24 @@ def bench_e2e(
             _produce_all(cfg, [make_event(watched.pop(), rng, now)], 1)  # warm-up: start, group join
             if not rx.wait_for(1, 120):
                 print(f"end to end: no webhook from the engine; see {tmp / 'engine.log'}", file=sys.stderr)
-                return math.nan
+                return skipped
             events = [
                 make_event(_mutate(watched.pop(), rng) if i % 5 == 0 else _plate(rng), rng, now)
                 for i in range(n_events)
             ]
             before = len(rx.accepted)
+            meter = CpuMeter([pid_group("engine", lambda: engine.pid), *stack_groups("kafka", "pg"), self_group()])
+            cpu_before = meter.snapshot()
             sent = _produce_all(cfg, events, rate)
             rx.wait_for(before + n_events // 5, 60)
+            costs = meter.snapshot().delta_ms_per_1k(cpu_before, n_events)
             time.sleep(2.0)
         finally:
             engine.terminate()
             engine.wait(30)
             _topics(cfg, create=False)
             _drop_alerts(cfg, tag)
-    return _report(rx, sent, n_events, rate, cfg.kafka.use_avro)
+    return _report(rx, sent, n_events, rate, cfg.kafka.use_avro), costs
 
 
 def _report(rx: HttpReceiver, sent: dict[str, float], n_events: int, rate: float, avro: bool) -> float:
@@ -384,9 +400,13 @@ def main(argv: list[str] | None = None) -> int:
     rng = random.Random(args.seed)
     lists = make_lists(args.entries, rng)
     rules = make_rules(args.rules, lists, rng, [{"channel": "webhook"}])
-    eps = bench_evaluation(lists, rules, args.events, rng)
-    p95 = bench_e2e(lists, rules, args.e2e_events, args.rate, rng) if args.e2e_events else math.nan
-    print(f"events_per_s={eps:.0f} webhook_p95_ms={p95:.1f}")
+    eps, eval_cpu = bench_evaluation(lists, rules, args.events, rng)
+    p95, e2e_cpu = (
+        bench_e2e(lists, rules, args.e2e_events, args.rate, rng)
+        if args.e2e_events
+        else (math.nan, dict.fromkeys(E2E_GROUPS, math.nan))
+    )
+    print(f"events_per_s={eps:.0f} webhook_p95_ms={p95:.1f} {cpu_keys('eval', eval_cpu)} {cpu_keys('e2e', e2e_cpu)}")
     return 0
 
 

@@ -6,7 +6,8 @@
 Vehicle detection on every frame, ByteTrack, plate detection on tracked vehicle crops when the per-track
 logic asks, OCR on the worker queue, voting. Decoding runs in the camera thread as in pilot.py.
 Prints progress, reads, fps, median ms per stage and peak RSS; the last line is ``fps=.. peak_rss_mb=..``
-(with --runs N: the median fps of the runs).
+(with --runs N: the median fps of the runs) followed by ``video_cpu_ms_per_1k=..``: CPU milliseconds of
+this process (all threads, from /proc) per 1,000 frames, median of the runs.
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ for sub in ("", "edge-services"):
     if str(ROOT / sub) not in sys.path:
         sys.path.insert(0, str(ROOT / sub))
 
+from _cpu import CpuMeter, cpu_keys, median_costs, self_group  # noqa: E402
 from alpr_common.config import add_config_args, load_or_exit  # noqa: E402
 from alpr_edge.config import CameraSettings, EdgeConfig  # noqa: E402
 from alpr_edge.pipeline import Models, StageTimings, build_camera_pipeline, load_models  # noqa: E402
@@ -58,6 +60,7 @@ class RunResult:
     timings: StageTimings
     reads: list
     plate_detector_calls: int
+    cpu_ms_per_1k: dict[str, float]  # from /proc: {"cpu": ms per 1,000 frames}
 
 
 def run_once(video: str, cfg: EdgeConfig, models: Models, quiet: bool) -> RunResult:
@@ -65,6 +68,8 @@ def run_once(video: str, cfg: EdgeConfig, models: Models, quiet: bool) -> RunRes
     worker = ReadWorker(cfg.pipeline.read_queue_size)
     pipe = build_camera_pipeline("bench", cfg, models, worker, timings)
     camera = start_camera(CameraSettings(id="bench", source=video), cfg.sources, TimedSource(video, timings))
+    meter = CpuMeter([self_group()])
+    before = meter.snapshot()
     reads, frames, started, cpu_started = [], 0, time.perf_counter(), time.process_time()
     while (frame := camera.buffer.get(timeout_s=30)) is not None:
         reads += pipe.process(frame).reads
@@ -74,12 +79,13 @@ def run_once(video: str, cfg: EdgeConfig, models: Models, quiet: bool) -> RunRes
                   f"{pipe.reader.active_tracks} tracks, {len(reads)} reads", flush=True)
     reads += pipe.flush()
     elapsed, cpu_s = time.perf_counter() - started, time.process_time() - cpu_started
+    costs = meter.snapshot().delta_ms_per_1k(before, frames)
     camera.join()
     worker.close()
     if worker.dropped:
         print(f"  reading tasks dropped (queue full): {worker.dropped}")
     return RunResult(frames / elapsed, 1000 * cpu_s / max(frames, 1), timings, reads,
-                     pipe.reader.plate_detections)
+                     pipe.reader.plate_detections, costs)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -118,7 +124,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"fps per run: {[round(f, 2) for f in fps]}")
     print(f"median cpu_ms_per_frame={cpu:.1f} (with {os.cpu_count()} idle cores: at most "
           f"{1000 * (os.cpu_count() or 1) / cpu:.1f} fps, if the stages overlap perfectly)")
-    print(f"fps={statistics.median(fps):.2f} peak_rss_mb={peak_rss_mb:.0f}")
+    costs = median_costs([r.cpu_ms_per_1k for r in results])
+    print(f"fps={statistics.median(fps):.2f} peak_rss_mb={peak_rss_mb:.0f} {cpu_keys('video', costs)}")
     return 0
 
 
