@@ -9,7 +9,9 @@ detected (a read's box IoU > 0.4 with the label), top1 (primary text equals the 
 the primary read's candidates), ms_median (median wall time of PlateReader.read per image, decode excluded).
 A line before it gives the median process CPU time per image (all threads), which other load on the
 machine disturbs much less than wall time.
-A progress line goes to stderr; the last stdout line is exactly
+The last line ends with ``read_cpu_ms_per_1k=..``: CPU milliseconds of this process (all threads, from
+/proc) per 1,000 images over the whole loop (image decoding included).
+A progress line goes to stderr; the last stdout line is
 ``detected=.. top1=.. topN=.. ms_median=.. n=..``.
 """
 
@@ -32,6 +34,7 @@ for sub in (ROOT, ROOT / "edge-services"):
 import cv2  # noqa: E402
 import numpy as np  # noqa: E402
 
+from _cpu import CpuMeter, cpu_keys, self_group  # noqa: E402
 from alpr_common.config import add_config_args, load_or_exit  # noqa: E402
 from alpr_edge.config import EdgeConfig  # noqa: E402
 from alpr_edge.detectors.geometry import iou_matrix  # noqa: E402
@@ -109,6 +112,8 @@ def main(argv: list[str] | None = None) -> int:
         return 2
     outcomes: list[Outcome] = []
     details = args.details.open("w", encoding="utf-8") if args.details else None
+    meter = CpuMeter([self_group()])
+    cpu_before = meter.snapshot()
     for i, label in enumerate(labels, 1):
         out = evaluate(reader, label)
         outcomes.append(out)
@@ -120,6 +125,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\r[{i}/{len(labels)}] top1={top1:.3f} last={out.ms:.0f}ms", end="", file=sys.stderr,
               flush=True)
     print(file=sys.stderr)
+    costs = meter.snapshot().delta_ms_per_1k(cpu_before, len(outcomes))
     if details:
         details.close()
     n = len(outcomes)
@@ -128,7 +134,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"cpu_ms_median={statistics.median(o.cpu_ms for o in outcomes):.1f} (process CPU time per image, "
           f"all threads; less sensitive to other load than wall time)")
     print(f"detected={rate['detected']:.3f} top1={rate['top1']:.3f} topN={rate['topn']:.3f} "
-          f"ms_median={ms_median:.1f} n={n}")
+          f"ms_median={ms_median:.1f} n={n} {cpu_keys('read', costs)}")
     return 0
 
 
