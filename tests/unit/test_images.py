@@ -13,6 +13,7 @@ from alpr_common.settings import ObjectStoreSettings
 from alpr_edge.publishing import EdgeMetrics, ImageStorageService
 from alpr_edge.publishing.settings import ImageSettings
 from alpr_edge.types import PlateRead
+from tests.waiting import wait_until
 
 DAY_S = 86_400.0
 
@@ -39,7 +40,8 @@ def test_store_saves_locally_spools_and_returns_the_s3_key(tmp_path: Path) -> No
                     "vehicle_url": "s3://unit-bucket/2026-11-18/cam-1/ev-1_vehicle.jpg", "frame_url": None}
     assert sorted(p.name for p in (tmp_path / "crops" / "2026-11-18").iterdir()) == [
         "cam-1_3_ev-1_plate.jpg", "cam-1_3_ev-1_vehicle.jpg"]
-    time.sleep(0.5)  # the upload fails (no store): the entries stay in the spool
+    # the uploads are tried and fail (no store): the entries stay in the spool
+    wait_until(lambda: svc.metrics.uploads.labels("failed")._value.get() >= 2, what="two failed uploads")
     entries = sorted((tmp_path / "spool").glob("*.json"))
     assert len(entries) == 2 and svc.pending() == 2
     meta = json.loads(entries[0].read_text())["metadata"]

@@ -22,6 +22,7 @@ from alpr_edge.reading.worker import CropOcr, ReadWorker
 from alpr_edge.sinks import CsvSink, FanOutSink
 from alpr_edge.trackers import ByteTracker
 from alpr_edge.types import Detection, Frame, OcrResult, PlateRead
+from tests.waiting import HANG_S, wait_until
 
 
 class FakeVehicles:
@@ -142,10 +143,16 @@ def test_plate_detection_budget_per_frame() -> None:
 def test_reading_queue_drops_when_full_and_never_blocks() -> None:
     worker = ReadWorker(queue_size=1)
     done: list[int] = []
-    started = time.monotonic()
-    accepted = [worker.submit(lambda i=i: (time.sleep(0.2), done.append(i))) for i in range(5)]
-    assert time.monotonic() - started < 0.1
+    release = threading.Event()
+    accepted: list[bool] = []
+    # Every task blocks until released, so the queue stays full: a submit that blocked would never return.
+    submitter = threading.Thread(target=lambda: accepted.extend(
+        worker.submit(lambda i=i: (release.wait(HANG_S), done.append(i))) for i in range(5)))
+    submitter.start()
+    submitter.join(timeout=HANG_S)
+    assert not submitter.is_alive(), "submit blocked on a full queue"
     assert accepted[0] and not all(accepted) and worker.dropped == accepted.count(False)
+    release.set()
     worker.close()
     assert len(done) == accepted.count(True)
 
@@ -266,12 +273,13 @@ def test_runner_skip_and_max_frames(tmp_path: Path, skip: int, max_frames: int |
 def test_runner_stop_is_clean(tmp_path: Path) -> None:
     cfg = EdgeConfig(cameras=[CameraSettings(id="c", source=write_video(tmp_path / "v.avi", 30), loop=True)])
     sink = ListSink()
-    runner = EdgeRunner(cfg, fake_models(frames_with_car=10_000), sink, RunOptions())
+    models = fake_models(frames_with_car=10_000)
+    runner = EdgeRunner(cfg, models, sink, RunOptions())
     thread = threading.Thread(target=runner.run)
     thread.start()
-    time.sleep(1.0)
+    wait_until(lambda: models.ocr.calls >= 1, what="the first plate read of the live track")
     runner.stop()
-    thread.join(timeout=10)
+    thread.join(timeout=HANG_S)
     assert not thread.is_alive()
     assert not [t for t in threading.enumerate() if t.name in ("camera-c", "pipeline-c", "ocr-worker")]
     assert len(sink.reads) == 1  # the live track was flushed on stop

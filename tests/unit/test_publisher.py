@@ -8,7 +8,6 @@ from __future__ import annotations
 import io
 import logging
 import struct
-import time
 from pathlib import Path
 
 import fastavro
@@ -29,6 +28,7 @@ from alpr_edge.publishing import (
 )
 from alpr_edge.publishing.settings import OutboxSettings, PublisherSettings
 from tests.factories import plate_event
+from tests.waiting import wait_until
 
 DEAD_BROKER = {"bootstrap.servers": "127.0.0.1:1", "client.id": "unit"}
 
@@ -72,15 +72,6 @@ def test_json_encoder_round_trips() -> None:
     assert decoded["event_id"] == rec["event_id"]
 
 
-def wait_for(predicate, timeout_s: float) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return predicate()
-
-
 def test_expired_messages_stay_in_the_outbox(tmp_path: Path) -> None:
     metrics = EdgeMetrics()
     outbox = SqliteOutbox(tmp_path / "o.sqlite3")
@@ -88,7 +79,8 @@ def test_expired_messages_stay_in_the_outbox(tmp_path: Path) -> None:
                           PublisherSettings(message_timeout_ms=1000), DEAD_BROKER, metrics).start()
     result = svc.submit([envelope() for _ in range(20)])
     assert result.stored == 20
-    assert wait_for(lambda: metrics.delivery_failures.labels("_MSG_TIMED_OUT")._value.get() >= 20, 15)
+    wait_until(lambda: metrics.delivery_failures.labels("_MSG_TIMED_OUT")._value.get() >= 20,
+               what="20 delivery timeouts")
     assert outbox.depth == 20 and svc.acked_total == 0
     svc.close(timeout_s=0.5)
     assert SqliteOutbox(tmp_path / "o.sqlite3").depth == 20  # still there for the next run
@@ -107,7 +99,8 @@ def test_without_kafka_events_stay_stored_and_the_log_says_so(tmp_path: Path, ca
     caplog.set_level(logging.WARNING)
     svc = DeliveryService(SqliteOutbox(tmp_path / "o.sqlite3"), JsonEncoder(), kafka_conf=None).start()
     svc.submit([envelope() for _ in range(5)])
-    time.sleep(0.3)
+    wait_until(lambda: any("not configured" in r.getMessage() for r in caplog.records),
+               what="the 'not configured' warning")
     assert svc.outbox.depth == 5
     assert sum("not configured" in r.getMessage() for r in caplog.records) == 1
     svc.close(0)
@@ -134,7 +127,7 @@ def test_events_kept_as_json_while_the_registry_is_down_are_encoded_later(tmp_pa
     svc.submit([envelope() for _ in range(3)])
     assert [r.encoded for r in outbox.fetch_after(0, 10)] == [False] * 3
     svc.start()
-    assert wait_for(lambda: all(r.encoded for r in outbox.fetch_after(0, 10)), 5)
+    wait_until(lambda: all(r.encoded for r in outbox.fetch_after(0, 10)), what="every row encoded")
     row = outbox.fetch_after(0, 1)[0]
     assert RecordSerde("plate_event", use_avro=False).deserialize(row.value, "t")["event_id"] == row.event_id
     svc.close(0.2)

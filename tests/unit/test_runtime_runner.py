@@ -10,6 +10,7 @@ import itertools
 import threading
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -25,6 +26,7 @@ from alpr_core.runtime import (
     Record,
     TransientSinkError,
 )
+from tests.waiting import wait_until
 
 TOPIC = "plates"
 
@@ -142,9 +144,12 @@ class Sink:
         self.sleep_s = sleep_s
         self.batches: list[list[str]] = []
         self.commits_seen: list[int] = []
+        self.gate: Callable[[], object] | None = None  # called (in the sink thread) before each write
 
     def write(self, batch: list[Record]) -> None:
         self.commits_seen.append(len(self.consumer.commits))
+        if self.gate is not None:
+            self.gate()
         if self.sleep_s:
             time.sleep(self.sleep_s)
         if self.failures:
@@ -378,7 +383,17 @@ def values(n: int) -> list[str]:
 
 
 def test_the_next_batch_is_decoded_while_the_last_writes_run_and_committed_after() -> None:
-    runner, consumer, sink, _, _ = make(msgs(*values(1200)), batch_size=600, sleep_s=0.02)
+    runner, consumer, sink, _, _ = make(msgs(*values(1200)), batch_size=600)
+    # The first write waits for the look-ahead itself (not for a sleep that a loaded machine may outlast):
+    # a runner that does not decode the next batch during the writes fails here instead of hanging.
+    first_write = threading.Event()
+
+    def gate() -> None:
+        if not first_write.is_set():
+            first_write.set()
+            wait_until(lambda: runner._next.decoded_upto > 0, what="the next batch decoded during a write")
+
+    sink.gate = gate
     runner.step()
     assert consumer.commits == [[(0, 600)]]
     assert len(runner._batch) == 600 and runner._batch.decoded_upto > 0  # decoded during the writes

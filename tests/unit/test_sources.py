@@ -26,7 +26,9 @@ from alpr_edge.sources import (
     redact_url,
     start_camera,
 )
+from alpr_edge.sources.camera import CameraThread
 from alpr_edge.types import Frame
+from tests.waiting import HANG_S, wait_until
 
 FAST = SourceSettings(as_fast_as_possible=True, reconnect_initial_backoff_s=0.05, reconnect_max_backoff_s=0.2,
                       open_timeout_s=1.0, read_timeout_s=1.0)
@@ -40,7 +42,8 @@ def write_video(path: Path, frames: int = 12, fps: float = 25.0) -> Path:
     return path
 
 
-def drain(camera, timeout_s: float = 10.0) -> list[Frame]:
+def drain(camera, timeout_s: float = HANG_S) -> list[Frame]:
+    """Frames until the camera's buffer closes (or ``timeout_s``, a hang), then stop the camera."""
     frames, deadline = [], time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         frame = camera.buffer.get(timeout_s=0.2)
@@ -49,7 +52,7 @@ def drain(camera, timeout_s: float = 10.0) -> list[Frame]:
         if frame is not None:
             frames.append(frame)
     camera.stop()
-    camera.join(timeout=5)
+    camera.join(timeout=HANG_S)
     return frames
 
 
@@ -135,11 +138,8 @@ def test_unreachable_rtsp_goes_offline_and_retries_without_hurting_other_cameras
     dead = start_camera(CameraSettings(id="dead", source=url, decoder="cpu"), FAST)
     good = start_camera(CameraSettings(id="good", source=str(write_video(tmp_path / "v.avi", 8))), FAST)
     assert len(drain(good)) == 8
-    deadline = time.monotonic() + 10
-    while dead.stats.snapshot().reconnects < 1 and time.monotonic() < deadline:
-        time.sleep(0.05)
-    # reconnects counts attempts after a drop; a never-opened stream retries open instead
-    stats = dead.stats.snapshot()
+    # a never-opened stream retries open (reconnects counts drops only): wait for the first failed open
+    stats = wait_until(lambda: (st := dead.stats.snapshot()).last_error and st, what="the first failed open")
     assert stats.state == CameraState.OFFLINE and stats.frames_read == 0
     assert "secret" not in (stats.last_error or "") and "127.0.0.1" in (stats.last_error or "")
     assert dead.is_alive()
@@ -178,11 +178,12 @@ def test_live_source_backoff_reconnect_and_frozen_stream() -> None:
                               frozen_stream_timeout_s=0.2)
     source = FlakyLiveSource()
     camera = start_camera(CameraSettings(id="flaky", source="rtsp://x"), settings, source=source)
-    deadline = time.monotonic() + 20  # generous: CI machines are shared
-    while source.opens < 5 and time.monotonic() < deadline:
-        camera.buffer.get(timeout_s=0.05)
-    camera.stop()
-    camera.join(timeout=5)
+    # keep draining frames while waiting: 2 failed opens, a drop after 3 frames, frozen-stream reconnects
+    try:
+        wait_until(lambda: (camera.buffer.get(timeout_s=0.05), source.opens >= 5)[1], what="five opens")
+    finally:
+        camera.stop()
+        camera.join(timeout=HANG_S)
     stats = camera.stats.snapshot()
     assert source.opens >= 5  # 2 failed opens, a drop after 3 frames, then frozen-stream reconnects
     assert stats.reconnects >= 2 and stats.frames_read >= 4
@@ -232,16 +233,14 @@ def test_frame_buffer_drop_oldest_and_blocking() -> None:
 
 def test_missing_usb_device_is_offline_and_retried() -> None:
     camera = start_camera(CameraSettings(id="usb", source="/dev/video99"), FAST)
-    deadline = time.monotonic() + 5
-    while camera.stats.snapshot().state != CameraState.OFFLINE and time.monotonic() < deadline:
-        time.sleep(0.02)
-    assert camera.stats.snapshot().state == CameraState.OFFLINE and camera.is_alive()
+    wait_until(lambda: camera.stats.snapshot().state == CameraState.OFFLINE, what="the camera to go offline")
+    assert camera.is_alive()
     assert "/dev/video99" in (camera.stats.snapshot().last_error or "")
     drain(camera, timeout_s=0.1)
     assert not camera.is_alive()
 
 
-def test_reconnect_backoff_is_exponential_and_capped() -> None:
+def test_reconnect_backoff_is_exponential_and_capped(monkeypatch: pytest.MonkeyPatch) -> None:
     class Down:
         live, fps = True, None
 
@@ -258,18 +257,28 @@ def test_reconnect_backoff_is_exponential_and_capped() -> None:
         def close(self) -> None:
             pass
 
+    # The schedule is checked on the waits the camera asks for (exact), the measured gaps only from below:
+    # a loaded machine may wake a thread late, never early.
+    waits: list[float] = []
+    real_wait = CameraThread._wait
+
+    def recording_wait(self: CameraThread, seconds: float) -> None:
+        if self.camera_id == "down":
+            waits.append(seconds)
+        real_wait(self, seconds)
+
+    monkeypatch.setattr(CameraThread, "_wait", recording_wait)
     source = Down()
     settings = SourceSettings(reconnect_initial_backoff_s=0.05, reconnect_max_backoff_s=0.4)
     camera = start_camera(CameraSettings(id="down", source="rtsp://x"), settings, source=source)
-    deadline = time.monotonic() + 20
-    while len(source.times) < 6 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    camera.stop()
-    camera.join(timeout=5)
+    try:
+        wait_until(lambda: len(source.times) >= 6, what="six open attempts")
+    finally:
+        camera.stop()
+        camera.join(timeout=HANG_S)
+    assert waits[:5] == pytest.approx([0.05, 0.1, 0.2, 0.4, 0.4])  # doubling, capped at 0.4
     gaps = [b - a for a, b in zip(source.times, source.times[1:], strict=False)]
-    assert len(gaps) >= 5
-    assert gaps[0] >= 0.04 and gaps[2] >= 0.18  # 0.05, 0.1, 0.2 ...
-    assert gaps[4] >= 0.38 and gaps[4] < 2.0  # ... capped at 0.4
+    assert all(gap >= wait * 0.95 for gap, wait in zip(gaps[:5], waits, strict=False))
     assert camera.stats.snapshot().state == CameraState.STOPPED
 
 
@@ -289,10 +298,10 @@ class _SlowCapture:
 
 def test_rtsp_read_that_hit_the_timeout_is_a_drop() -> None:
     """OpenCV hands out the decoder's stale delayed frames after a read timeout: treat it as a drop."""
-    source = RtspSource("rtsp://x", read_timeout_s=0.05)
+    source = RtspSource("rtsp://x", read_timeout_s=0.5)  # far above a fast read even on a loaded machine
     source._cap = _SlowCapture(0.0)  # type: ignore[assignment]
     assert source.read() is not None
-    source._cap = _SlowCapture(0.06)  # type: ignore[assignment]
+    source._cap = _SlowCapture(0.55)  # type: ignore[assignment]
     assert source.read() is None
 
 

@@ -8,7 +8,6 @@ import struct
 import subprocess
 import sys
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
 from stacklib import base
 from stacklib.base import lock_held, locked_command
 from stacklib.services.kafka import metadata_brokers, new_cluster_id
+from tests.waiting import wait_until
 
 
 def test_cluster_id_is_a_kafka_uuid() -> None:
@@ -69,11 +69,11 @@ def test_locked_command_keeps_the_lock_across_exec(tmp_path: Path) -> None:
     assert not lock_held(lock)
     first = subprocess.Popen(locked_command(lock, ["sleep", "30"]))
     try:
-        deadline = time.monotonic() + 10
-        while not lock_held(lock) and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert lock_held(lock)
-        assert Path(f"/proc/{first.pid}/comm").read_text().strip() == "sleep"  # exec'd: same pid
+        # The wrapper takes the lock and then execs: wait for the exec itself (same pid, now `sleep`),
+        # not for the lock, which is seen held while the pid is still the python wrapper.
+        comm = Path(f"/proc/{first.pid}/comm")
+        wait_until(lambda: comm.read_text().strip() == "sleep", what=f"pid {first.pid} to exec sleep")
+        assert lock_held(lock)  # the lock survived the exec
         twin = subprocess.run(locked_command(lock, ["sleep", "30"]), capture_output=True, text=True,
                               timeout=20)
         assert twin.returncode != 0 and "another instance holds" in twin.stderr
