@@ -4,7 +4,7 @@ import sys
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
-for sub in (".", "edge-services", "core-services"):
+for sub in (".", "edge-services", "core-services", "training"):
     path = str((ROOT / sub).resolve())
     if path not in sys.path:
         sys.path.insert(0, path)

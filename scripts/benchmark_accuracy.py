@@ -1,7 +1,10 @@
 #!/usr/bin/env python3
 """Accuracy benchmark of the still-image reader on openalpr-format folders.
 
-``scripts/benchmark_accuracy.py DIR [DIR...] [--config PATH] [--details out.jsonl]``
+``scripts/benchmark_accuracy.py DIR [DIR...] [--split validation|training|all] [--config PATH] [--details out.jsonl]``
+
+``--split`` keeps the photos of one split of ``alpr_training.splits`` (keyed on the plate text, see
+docs/training.md); models are chosen on ``validation`` only, and ``training`` photos may have been trained on.
 
 Each ``IMAGE.txt`` holds ``file<TAB>x<TAB>y<TAB>w<TAB>h<TAB>PLATE``. Per image the primary read is the
 read whose box overlaps the label most (IoU > 0.4), else the first (most plate-like) read. Metrics:
@@ -12,7 +15,7 @@ machine disturbs much less than wall time.
 The last line ends with ``read_cpu_ms_per_1k=..``: CPU milliseconds of this process (all threads, from
 /proc) per 1,000 images over the whole loop (image decoding included).
 A progress line goes to stderr; the last stdout line is
-``detected=.. top1=.. topN=.. ms_median=.. n=..``.
+``detected=.. top1=.. topN=.. ms_median=.. n=.. split=..``.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-for sub in (ROOT, ROOT / "edge-services"):
+for sub in (ROOT, ROOT / "edge-services", ROOT / "training"):
     if str(sub) not in sys.path:
         sys.path.insert(0, str(sub))
 
@@ -39,6 +42,7 @@ from alpr_common.config import add_config_args, load_or_exit  # noqa: E402
 from alpr_edge.config import EdgeConfig  # noqa: E402
 from alpr_edge.detectors.geometry import iou_matrix  # noqa: E402
 from alpr_edge.still import PlateReader, StillRead  # noqa: E402
+from alpr_training.splits import SPLIT_CHOICES, in_split  # noqa: E402
 
 IOU_DETECTED = 0.4
 
@@ -102,13 +106,15 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dirs", nargs="+", type=Path, help="openalpr-format folders")
     parser.add_argument("--details", type=Path, help="write one JSON line per image here")
+    parser.add_argument("--split", choices=SPLIT_CHOICES, default="all",
+                        help="score only this split of the photos (docs/training.md); choose models on validation")
     add_config_args(parser)
     args = parser.parse_args(argv)
     cfg = load_or_exit(EdgeConfig, args)
     reader = PlateReader.from_config(cfg)
-    labels = [lab for folder in args.dirs for lab in load_labels(folder)]
+    labels = [lab for folder in args.dirs for lab in load_labels(folder) if in_split(lab.plate, args.split)]
     if not labels:
-        print(f"no labelled images in {', '.join(map(str, args.dirs))}", file=sys.stderr)
+        print(f"no labelled images of split {args.split} in {', '.join(map(str, args.dirs))}", file=sys.stderr)
         return 2
     outcomes: list[Outcome] = []
     details = args.details.open("w", encoding="utf-8") if args.details else None
@@ -134,7 +140,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"cpu_ms_median={statistics.median(o.cpu_ms for o in outcomes):.1f} (process CPU time per image, "
           f"all threads; less sensitive to other load than wall time)")
     print(f"detected={rate['detected']:.3f} top1={rate['top1']:.3f} topN={rate['topn']:.3f} "
-          f"ms_median={ms_median:.1f} n={n} {cpu_keys('read', costs)}")
+          f"ms_median={ms_median:.1f} n={n} split={args.split} {cpu_keys('read', costs)}")
     return 0
 
 
