@@ -8,7 +8,6 @@ tests cover its writer). Camera ids and plates are unique per run.
 from __future__ import annotations
 
 import io
-import time
 import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
@@ -24,6 +23,7 @@ from alpr_core.runtime import Record
 from tests.factories import plate_event
 from tests.integration.api_server import ApiServer, create_key, dsn, ensure_test_db, free_port
 from tests.integration.conftest import require_port
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 RUN = uuid.uuid4().hex[:8].upper()
@@ -338,16 +338,11 @@ def test_searches_write_audit_rows(viewer: httpx.Client, data: dict[str, Any]) -
     plate = f"AUD{RUN}"
     viewer.get(f"/events/plate/{plate}", headers={"X-Reason": f"case {RUN}"})
     with psycopg.connect(dsn(data["db"]), autocommit=True) as conn:
-        for _ in range(50):
-            row = conn.execute(
-                "SELECT key_id, endpoint, params, result_count, reason FROM api_audit_log "
-                "WHERE params->>'plate' = %s",
-                (plate,),
-            ).fetchone()
-            if row:
-                break
-            time.sleep(0.1)
-    assert row is not None
+        row = wait_until(lambda: conn.execute(
+            "SELECT key_id, endpoint, params, result_count, reason FROM api_audit_log "
+            "WHERE params->>'plate' = %s",
+            (plate,),
+        ).fetchone(), what="the audit row")  # written after the response
     assert row[0] == data["viewer_id"] and row[1] == "GET /events/plate/{plate_text}"
     assert row[3] == 0 and row[4] == f"case {RUN}"
 

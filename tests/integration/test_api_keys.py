@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 import os
 import subprocess
-import time
 import uuid
 
 import httpx
@@ -14,6 +13,7 @@ import pytest
 
 from tests.integration.api_server import ROOT, ApiServer, dsn, ensure_test_db
 from tests.integration.conftest import require_port
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -45,9 +45,10 @@ def test_keys_are_hashed_listed_and_revocable() -> None:
         headers = {"X-API-Key": created["key"]}
         assert httpx.get(server.url + "/stats", headers=headers, timeout=30).status_code == 200
         assert json.loads(_cli(dbname, "revoke", str(created["id"])).stdout)["revoked"] is True
-        time.sleep(1.5)
-        resp = httpx.get(server.url + "/stats", headers=headers, timeout=30)
-        assert resp.status_code == 401 and resp.json()["code"] == "unauthorized"
+        # the revoked key is refused once the server's key cache (TTL 1 s) has expired
+        resp = wait_until(lambda: (r := httpx.get(server.url + "/stats", headers=headers, timeout=30))
+                          .status_code == 401 and r, what="the revoked key to be refused", interval_s=0.2)
+        assert resp.json()["code"] == "unauthorized"
     finally:
         server.stop()
     assert _cli(dbname, "revoke", str(created["id"])).returncode == 1  # already revoked

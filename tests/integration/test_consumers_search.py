@@ -90,10 +90,14 @@ def test_opensearch_stop_and_start_indexes_every_event_once() -> None:
                 assert not port_open(9200), "opensearch still listening after 'stack down opensearch'"
                 late = threading.Thread(target=produce, args=(topic, encoded[1_000:]), daemon=True)
                 late.start()
-                time.sleep(5)
+                # the outage lasts until the consumer has failed a batch against it (not a fixed time:
+                # under load the late events may reach the consumer only after a sleep had ended)
+                wait_until(lambda: consumer.metric(port, "alpr_consumer_batch_retries_total") >= 1, 120,
+                           "a batch retried while OpenSearch is down")
             finally:
                 stack("up", "opensearch")
-            late.join(60)
+            late.join(120)
+            assert not late.is_alive(), "producing the late events hung"
             wait_until(lambda: count(prefix) == len(events), 180, "all events indexed after the restart")
             time.sleep(3)
             assert count(prefix) == len(events)

@@ -63,16 +63,21 @@ def test_sigkill_three_times_mid_stream_stores_each_event_exactly_once() -> None
         encoded = encode_events(topic, events)
         consumer = ConsumerProcess("alpr-storage-consumer", env, f"storage-sigkill-{topic}").start()
         try:
-            producer = produce_slowly(topic, encoded, per_second=800)
+            # Four quarters, each streamed while the consumer runs; a kill lands inside each of the first
+            # three, so every kill is mid-stream however slowly the machine runs (events are still to come).
+            quarter = len(encoded) // 4
             at_kill: list[int] = []
-            for _ in range(3):
+            for k in range(4):
                 before = max(stored(ids), 0)
-                wait_until(lambda b=before: stored(ids) >= b + 500, 60, "progress before the kill")
-                consumer.kill()
-                at_kill.append(stored(ids))
-                consumer.start()
-            producer.join(60)
-            wait_until(lambda: stored(ids) == len(ids), 120, "all 10,000 events stored")
+                producer = produce_slowly(topic, encoded[k * quarter : (k + 1) * quarter], per_second=800)
+                if k < 3:
+                    wait_until(lambda b=before: stored(ids) >= b + 500, 120, "progress before the kill")
+                    consumer.kill()
+                    at_kill.append(stored(ids))
+                    consumer.start()
+                producer.join(120)
+                assert not producer.is_alive(), "producing hung"
+            wait_until(lambda: stored(ids) == len(ids), 180, "all 10,000 events stored")
             time.sleep(2)  # anything still in flight would show up as a duplicate now
             assert stored(ids) == 10_000
             assert all(0 < n < 10_000 for n in at_kill), f"kills were not mid-stream: {at_kill}"
@@ -105,11 +110,12 @@ def test_postgres_restart_loses_nothing_and_the_consumer_resumes_by_itself() -> 
             try:
                 stack("down", "postgres")
                 assert not port_open(5432), "postgres still listening after 'stack down postgres'"
-                time.sleep(4)  # the consumer fails at least one batch and pauses
+                wait_until(lambda: consumer.metric(port, "alpr_consumer_batch_retries_total") >= 1, 120,
+                           "a batch retried while PostgreSQL is down")  # it fails a batch and pauses
             finally:
                 stack("up", "postgres")
-            producer.join(60)
-            wait_until(lambda: stored(ids) == len(ids), 120, "all events stored after the restart")
+            producer.join(120)
+            wait_until(lambda: stored(ids) == len(ids), 180, "all events stored after the restart")
             assert consumer.alive() and consumer.starts == 1
             assert consumer.metric(port, "alpr_consumer_batch_retries_total") >= 1
             assert consumer.metric(port, "alpr_consumer_dlq_records_total") == 0

@@ -4,7 +4,6 @@ after start-up, malformed reads, crops in a private MinIO bucket, /metrics."""
 from __future__ import annotations
 
 import math
-import time
 import urllib.request
 import uuid
 from collections import Counter
@@ -161,10 +160,11 @@ def test_health_snapshots_and_vehicle_events_use_their_topics(tmp_path: Path, ka
                    "vehicle_type": "truck", "confidence": 0.8,
                    "bbox": {"x1": 0.0, "y1": 0.0, "x2": 9.0, "y2": 9.0}, "site": "s", "host": "h"}
         sink.publish_vehicle(vehicle)
-        time.sleep(1.6)
         assert wait_delivered(sink, 60)
+        # snapshots keep coming every 0.5 s until close: read two of them first (no sleep as a barrier)
+        snapshots = [v for _, v in consume(kafka_bootstrap, metrics_topic, schema_registry_url, expected=2,
+                                           settle_s=0)]
         sink.close()
-        snapshots = [v for _, v in consume(kafka_bootstrap, metrics_topic, schema_registry_url, expected=2)]
         assert len(snapshots) >= 2 and snapshots[0]["component"] == "edge-delivery"
         assert "outbox_depth" in snapshots[0]["values"]
         got = consume(kafka_bootstrap, vehicles_topic, schema_registry_url, expected=1)

@@ -133,7 +133,8 @@ def test_minio_outage_crops_are_uploaded_afterwards(tmp_path: Path, minio_client
     try:
         with server_stopped("minio"):
             urls = [images.store(read, f"ev-{i}")["plate_url"] for i in range(10)]
-            time.sleep(2.0)
+            wait_until(lambda: images.metrics.uploads.labels("failed")._value.get() >= 10, 120,
+                       step_s=0.2)  # every upload tried and failed against the stopped store
             assert images.pending() == 10  # waiting in the spool, nothing lost
         assert images.wait_idle(120), f"{images.pending()} upload(s) still pending"
         for url in urls:

@@ -25,6 +25,7 @@ import pytest
 from alpr_edge.config import CameraSettings
 from alpr_edge.pipeline_config import SourceSettings
 from alpr_edge.sources import CameraState, CameraThread, start_camera
+from tests.waiting import holds_for
 
 pytestmark = pytest.mark.integration
 
@@ -148,8 +149,8 @@ def _start_file(cameras: dict[str, CameraThread]) -> CameraThread:
 
 def _assert_online(camera: CameraThread, min_frames: int) -> None:
     wait_for(lambda: camera.stats.snapshot().state is CameraState.ONLINE
-             and camera.stats.frames_read >= min_frames, 20, f"{camera.camera_id} online, {min_frames} frames")
-    frame = camera.buffer.get(timeout_s=5)
+             and camera.stats.frames_read >= min_frames, 60, f"{camera.camera_id} online, {min_frames} frames")
+    frame = camera.buffer.get(timeout_s=30)
     assert frame is not None and frame.camera_id == camera.camera_id
     assert frame.image.shape == (720, 1280, 3)
     time.sleep(SETTINGS.stats_window_s)  # past the burst of frames FFmpeg buffered while probing the stream
@@ -159,7 +160,7 @@ def _assert_online(camera: CameraThread, min_frames: int) -> None:
 
 
 def _assert_offline_since(camera: CameraThread, since: float, caplog: pytest.LogCaptureFixture) -> None:
-    wait_for(lambda: camera.stats.snapshot().state is CameraState.OFFLINE, 15, f"{camera.camera_id} offline")
+    wait_for(lambda: camera.stats.snapshot().state is CameraState.OFFLINE, 60, f"{camera.camera_id} offline")
     snap = camera.stats.snapshot()
     assert since <= snap.state_since_s <= time.time(), snap
     assert snap.last_error, snap
@@ -169,11 +170,11 @@ def _assert_offline_since(camera: CameraThread, since: float, caplog: pytest.Log
 
 
 def _assert_keeps_running(camera: CameraThread, seconds: float) -> None:
+    """Online for ``seconds`` (a negative check: it never drops) and still reading new frames."""
     before = camera.stats.frames_read
-    time.sleep(seconds)
-    snap = camera.stats.snapshot()
-    assert camera.is_alive() and snap.state is CameraState.ONLINE, snap
-    assert snap.frames_read > before, snap
+    holds_for(lambda: camera.is_alive() and camera.stats.snapshot().state is CameraState.ONLINE, seconds,
+              f"{camera.camera_id} online")
+    wait_for(lambda: camera.stats.frames_read > before, 60, f"{camera.camera_id} reading new frames")
 
 
 def test_rtsp_camera_online_offline_reconnect(rtsp_server: RtspServer, cameras: dict[str, CameraThread],
@@ -215,8 +216,9 @@ def test_rtsp_camera_frozen_server(rtsp_server: RtspServer, cameras: dict[str, C
 
     frozen_at = time.time()
     rtsp_server.signal(signal.SIGSTOP)
-    took = wait_for(lambda: rtsp.stats.snapshot().state is CameraState.OFFLINE, 15, "offline after a freeze")
-    assert took < SETTINGS.read_timeout_s + 2.0, took  # one read timeout, not one per stale decoder frame
+    took = wait_for(lambda: rtsp.stats.snapshot().state is CameraState.OFFLINE, 60, "offline after a freeze")
+    # one read timeout, not one per stale decoder frame (>= 3 timeouts); slack for a loaded machine
+    assert took < 2 * SETTINGS.read_timeout_s + 1.0, took
     _assert_offline_since(rtsp, frozen_at, caplog)
 
     rtsp_server.signal(signal.SIGCONT)

@@ -92,7 +92,7 @@ def test_video_file_paced_to_native_fps(tmp_path: Path) -> None:
 def test_video_file_loops(tmp_path: Path) -> None:
     video = write_video(tmp_path / "v.avi", frames=5)
     camera = start_camera(CameraSettings(id="c", source=str(video), loop=True), FAST)
-    got = [camera.buffer.get(timeout_s=2) for _ in range(12)]
+    got = [camera.buffer.get(timeout_s=HANG_S) for _ in range(12)]
     drain(camera, timeout_s=0.5)
     assert all(f is not None for f in got)
 
