@@ -18,16 +18,23 @@ $(BIN)/.installed: requirements.txt requirements-edge.txt requirements-models.tx
 
 venv: $(BIN)/.installed
 
-## make test: lint, type check and unit tests, then the local stack and the integration tests against it
-test: venv
-	bash scripts/system_deps.sh
-	$(BIN)/ruff check .
-	$(BIN)/mypy
-	$(BIN)/python -m pytest tests/unit -q
-	scripts/stack up
-	$(BIN)/python scripts/create_topics.py
-	$(BIN)/python scripts/register_schemas.py
-	$(BIN)/python -m pytest tests/integration -q -m "not gpu" --reruns 1 --reruns-delay 5 -rR
+## make test: lint, type check and unit tests, then the local stack and the integration tests against it.
+## Each step runs through scripts/phase, so .ci/run can print the time per phase (ALPR_PHASES_FILE).
+## Integration reruns are only for faults outside the code (a server that is not reachable yet); an
+## assertion failure is never rerun, and every rerun is named in the summary (-rR).
+RERUN_ONLY ?= ConnectionRefused|ConnectionReset|Connection refused|ConnectError|ConnectTimeout|server closed the connection|_TRANSPORT|_ALL_BROKERS_DOWN|not healthy
+PHASE := scripts/phase
+test:
+	$(PHASE) deps $(MAKE) --no-print-directory venv
+	$(PHASE) deps bash scripts/system_deps.sh
+	$(PHASE) lint $(BIN)/ruff check .
+	$(PHASE) lint $(BIN)/mypy
+	$(PHASE) unit $(BIN)/python -m pytest tests/unit -q
+	$(PHASE) stack_up scripts/stack up
+	$(PHASE) stack_up $(BIN)/python scripts/create_topics.py
+	$(PHASE) stack_up $(BIN)/python scripts/register_schemas.py
+	$(PHASE) integration $(BIN)/python -m pytest tests/integration -q -m "not gpu" \
+		--reruns 1 --reruns-delay 5 --only-rerun "$(RERUN_ONLY)" -rR
 
 test-unit: venv
 	$(BIN)/python -m pytest tests/unit -q
