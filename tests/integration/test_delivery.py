@@ -140,7 +140,7 @@ def test_metrics_endpoint_serves_edge_metrics(tmp_path: Path) -> None:
     server = metrics.serve(MetricsSettings(port=0, addr="127.0.0.1"))
     try:
         url = f"http://127.0.0.1:{server.server_port}/metrics"
-        body = urllib.request.urlopen(url, timeout=5).read().decode()
+        body = urllib.request.urlopen(url, timeout=30).read().decode()
     finally:
         server.shutdown()
     assert "alpr_edge_outbox_depth_events 7.0" in body
