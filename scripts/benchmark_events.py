@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import sys
 import tempfile
 import threading
@@ -40,7 +41,7 @@ from alpr_edge.evaluation import (
 from alpr_edge.evaluation.passages import DEFAULT_SLACK_FRAMES
 from alpr_edge.models import ModelError
 from alpr_edge.pipeline import load_models
-from alpr_edge.pipeline_runner import EdgeRunner, RunOptions
+from alpr_edge.pipeline_runner import EdgeRunner, RunOptions, RunSummary
 from alpr_edge.publishing import build_sink
 from alpr_edge.sinks import FanOutSink, LogSink
 
@@ -55,6 +56,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="frames an event may reach past either end of a passage (labels are approximate)")
     parser.add_argument("--cut", type=int, action="append", metavar="FRAME",
                         help="first frame of a spliced clip (repeatable); default: the labels' segment= notes")
+    parser.add_argument("--verbose", action="store_true",
+                        help="log the track reader (reads dropped below its thresholds) and the tracker")
     add_config_args(parser)
     return parser.parse_args(argv)
 
@@ -66,8 +69,8 @@ def progress(runner: EdgeRunner, capture: EventCapture, started: float, done: th
               f"{len(capture.events)} events", flush=True)
 
 
-def run(video: Path, cfg: EdgeConfig, workdir: Path) -> tuple[EventCapture, int, float, float]:
-    """Events, frames processed, wall seconds and process CPU seconds of one run of the edge."""
+def run(video: Path, cfg: EdgeConfig, workdir: Path) -> tuple[EventCapture, RunSummary, float]:
+    """The captured events, the runner's summary and the process CPU seconds of one run of the edge."""
     cfg = offline_delivery_config(cfg, workdir)
     cfg.cameras = [CameraSettings(id=camera_id_for(str(video), 1), source=str(video))]
     cfg.sources.as_fast_as_possible = True  # every frame, none dropped: frame numbers = cap.read() order
@@ -85,13 +88,15 @@ def run(video: Path, cfg: EdgeConfig, workdir: Path) -> tuple[EventCapture, int,
     finally:
         done.set()
         sink.close()
-    return capture, summary.frames_processed, summary.elapsed_s, time.process_time() - cpu_started
+    return capture, summary, time.process_time() - cpu_started
 
 
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     cfg = load_or_exit(EdgeConfig, args)
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
+    if args.verbose:
+        logging.getLogger("alpr_edge.reading").setLevel(logging.INFO)
     labels = args.labels or args.video.with_name(f"{args.video.stem}_gt.csv")
     if not args.video.is_file():
         print(f"no such video: {args.video}", file=sys.stderr)
@@ -105,17 +110,19 @@ def main(argv: list[str] | None = None) -> int:
           f"{sum(p.readable for p in passages)} readable ({labels})", flush=True)
     try:
         with tempfile.TemporaryDirectory(prefix="alpr-events-") as tmp:
-            capture, frames, elapsed_s, cpu_s = run(args.video, cfg, Path(tmp))
+            capture, summary, cpu_s = run(args.video, cfg, Path(tmp))
     except ModelError as exc:
         print(f"cannot load models: {exc}", file=sys.stderr)
         return 1
-    for event in capture.events:
-        print(f"  event: {event.describe()}")
+    for line in capture.log:
+        print(f"  read: {line}")
     result = score(capture.events, passages, cuts=args.cut, slack_frames=args.slack_frames)
     for line in table_lines(result):
         print(line)
+    frames, elapsed_s = summary.frames_processed, summary.elapsed_s
     print(f"frames={frames} wall_s={elapsed_s:.2f} cpu_ms_per_frame={1000 * cpu_s / max(frames, 1):.1f} "
-          f"processor={dict(capture.outcomes)}")
+          f"ocr_calls={summary.ocr_calls} reading_tasks_dropped={summary.tasks_dropped} "
+          f"load_avg_1m={os.getloadavg()[0]:.1f} processor={dict(capture.outcomes)}")
     print(f"{result.summary()} fps={frames / elapsed_s if elapsed_s else 0.0:.2f}")
     return 0
 

@@ -62,13 +62,18 @@ class EventCapture:
     def __init__(self, inner: ProcessingSink, frame_base: int = CAMERA_FRAME_BASE):
         self.inner, self.frame_base = inner, frame_base
         self.outcomes: Counter[str] = Counter()
+        self.log: list[str] = []  # one line per read: track, text, confidence, frames, processor outcome
         self._events: list[FinishedEvent] = []
         self._lock = threading.Lock()
 
     def publish(self, read: PlateRead) -> None:
         result = self.inner.publish(read)
+        outcome = result.outcome if result.outcome != REJECTED else f"rejected:{result.reason}"
         with self._lock:
-            self.outcomes[result.outcome if result.outcome != REJECTED else f"rejected:{result.reason}"] += 1
+            self.outcomes[outcome] += 1
+            self.log.append(f"track {read.track_id} {read.text or '-'} conf={read.confidence:.2f} "
+                            f"reads={read.read_count} frames {read.first_frame - self.frame_base}-"
+                            f"{read.last_frame - self.frame_base}: {outcome}")
             if result.outcome == ACCEPTED and result.record is not None:
                 self._events.append(event_from(read, result.record, self.frame_base))
 
