@@ -69,8 +69,8 @@ def progress(runner: EdgeRunner, capture: EventCapture, started: float, done: th
               f"{len(capture.events)} events", flush=True)
 
 
-def run(video: Path, cfg: EdgeConfig, workdir: Path) -> tuple[EventCapture, RunSummary, float]:
-    """The captured events, the runner's summary and the process CPU seconds of one run of the edge."""
+def run(video: Path, cfg: EdgeConfig, workdir: Path) -> tuple[EventCapture, RunSummary, float, int]:
+    """Captured events, the runner's summary, process CPU seconds and plate detector calls of one run."""
     cfg = offline_delivery_config(cfg, workdir)
     cfg.cameras = [CameraSettings(id=camera_id_for(str(video), 1), source=str(video))]
     cfg.sources.as_fast_as_possible = True  # every frame, none dropped: frame numbers = cap.read() order
@@ -88,7 +88,8 @@ def run(video: Path, cfg: EdgeConfig, workdir: Path) -> tuple[EventCapture, RunS
     finally:
         done.set()
         sink.close()
-    return capture, summary, time.process_time() - cpu_started
+    plate_calls = sum(r.pipeline.reader.plate_detections for r in runner.runs)
+    return capture, summary, time.process_time() - cpu_started, plate_calls
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -110,7 +111,7 @@ def main(argv: list[str] | None = None) -> int:
           f"{sum(p.readable for p in passages)} readable ({labels})", flush=True)
     try:
         with tempfile.TemporaryDirectory(prefix="alpr-events-") as tmp:
-            capture, summary, cpu_s = run(args.video, cfg, Path(tmp))
+            capture, summary, cpu_s, plate_calls = run(args.video, cfg, Path(tmp))
     except ModelError as exc:
         print(f"cannot load models: {exc}", file=sys.stderr)
         return 1
@@ -121,8 +122,9 @@ def main(argv: list[str] | None = None) -> int:
         print(line)
     frames, elapsed_s = summary.frames_processed, summary.elapsed_s
     print(f"frames={frames} wall_s={elapsed_s:.2f} cpu_ms_per_frame={1000 * cpu_s / max(frames, 1):.1f} "
-          f"ocr_calls={summary.ocr_calls} reading_tasks_dropped={summary.tasks_dropped} "
-          f"load_avg_1m={os.getloadavg()[0]:.1f} processor={dict(capture.outcomes)}")
+          f"plate_detector_calls={plate_calls} ocr_calls={summary.ocr_calls} "
+          f"reading_tasks_dropped={summary.tasks_dropped} load_avg_1m={os.getloadavg()[0]:.1f} "
+          f"processor={dict(capture.outcomes)}")
     print(f"{result.summary()} fps={frames / elapsed_s if elapsed_s else 0.0:.2f}")
     return 0
 
