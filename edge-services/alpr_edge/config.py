@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import ClassVar, Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 
 from alpr_common.config import AlprSettings
 from alpr_common.settings import (
@@ -17,7 +17,9 @@ from alpr_common.settings import (
 )
 
 from .events.settings import EventSettings
-from .pipeline_config import OutputSettings, PipelineSettings, PlateFormatSettings, SourceSettings
+from .pipeline_config import OutputSettings, PipelineSettings, SourceSettings
+from .plates.packs import check_region, load_packs
+from .plates.settings import PlateFormatSettings
 from .publishing.settings import ImageSettings, MetricsSettings, OutboxSettings, PublisherSettings
 
 
@@ -97,7 +99,10 @@ class OcrSettings(StrictModel):
     deskew: bool = Field(True, description="Rotate the crop level using the seg mask's rectangle.")
     multi_crop: int = Field(5, ge=1, le=16, description="Test-time crops per plate, probabilities averaged.")
     multi_crop_spread: float = Field(0.08, ge=0.0, le=0.5, description="Margin range (+/-) of multi-crops.")
-    region: Literal["auto", "br", "us", "none"] = Field("auto", description="Format prior (ocr/formats.py).")
+    region: str = Field(
+        "auto", min_length=2, max_length=32, pattern=r"^[A-Za-z0-9-]+$",
+        description="Format prior (alpr_edge/plates): auto infers the pack; a pack id, country or group (br, us, "
+                    "us-ca, de, eu) is preferred on near-ties; none changes nothing.")
     min_confidence: float = Field(0.0, ge=0.0, le=1.0, description="Reads below this confidence are dropped.")
     max_plates: int = Field(5, ge=1, le=100, description="Plates read per image (the most plate-like first).")
     second_opinion: Literal["none", "ppocr"] = Field(
@@ -149,7 +154,7 @@ class EdgeConfig(AlprSettings):
     sources: SourceSettings = Field(default_factory=SourceSettings, description="Camera threads, reconnects.")
     pipeline: PipelineSettings = Field(default_factory=PipelineSettings, description="Per-track reading.")
     plate_formats: PlateFormatSettings = Field(
-        default_factory=PlateFormatSettings, description="Region plate layouts.")
+        default_factory=PlateFormatSettings, description="Plate format packs and the near-tie prior.")
     output: OutputSettings = Field(default_factory=OutputSettings, description="CSV log and crops of reads.")
     kafka: KafkaSettings = Field(default_factory=KafkaSettings, description="Kafka and Schema Registry.")
     object_store: ObjectStoreSettings = Field(default_factory=ObjectStoreSettings, description="MinIO for crops.")
@@ -160,3 +165,8 @@ class EdgeConfig(AlprSettings):
     outbox: OutboxSettings = Field(default_factory=OutboxSettings, description="SQLite outbox.")
     images: ImageSettings = Field(default_factory=ImageSettings, description="Crops to MinIO.")
     metrics: MetricsSettings = Field(default_factory=MetricsSettings, description="Edge /metrics.")
+
+    @model_validator(mode="after")
+    def _region_names_a_pack(self) -> EdgeConfig:
+        check_region(self.ocr.region, load_packs(self.plate_formats))
+        return self

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from .config import EdgeConfig
 from .detectors.base import Detector
 from .pipeline_config import PipelineSettings
-from .reading.plate_formats import PlateFormats
+from .plates import FormatPrior
 from .reading.timings import StageTimings
 from .reading.track_reader import TrackReader
 from .reading.worker import PlateOcr, ReadWorker
@@ -34,6 +34,7 @@ class Models:
     vehicles: Detector
     plates: Detector | None = None
     ocr: PlateOcr | None = None
+    prior: FormatPrior | None = None  # format packs shared by the reads and the track votes
 
 
 @dataclass(frozen=True)
@@ -60,8 +61,9 @@ def load_models(cfg: EdgeConfig, with_ocr: bool = True, with_plates: bool = True
     vehicles = build_detector(cfg.detector.backend, cfg.models.vehicle_model, cfg, conf=conf,
                               classes=list(cfg.detector.vehicle_classes))
     plates = _plate_detector(cfg) if with_plates or with_ocr else None
-    ocr = PlateReader(plates, build_recognizer(cfg), cfg.ocr) if with_ocr and plates is not None else None
-    return Models(vehicles=vehicles, plates=plates, ocr=ocr)
+    prior = FormatPrior(cfg.plate_formats, cfg.ocr.region)
+    ocr = PlateReader(plates, build_recognizer(cfg), cfg.ocr, prior=prior) if with_ocr and plates is not None else None
+    return Models(vehicles=vehicles, plates=plates, ocr=ocr, prior=prior)
 
 
 def _plate_detector(cfg: EdgeConfig) -> Detector:
@@ -112,9 +114,9 @@ class CameraPipeline:
 
 def build_camera_pipeline(camera_id: str, cfg: EdgeConfig, models: Models, worker: ReadWorker | None,
                           timings: StageTimings | None = None,
-                          formats: PlateFormats | None = None) -> CameraPipeline:
+                          prior: FormatPrior | None = None) -> CameraPipeline:
     """One camera's pipeline: its own tracker (own id counter) and track reader; shared models, worker."""
-    formats = formats or PlateFormats(cfg.plate_formats)
-    reader = TrackReader(camera_id, models.plates, models.ocr, cfg.pipeline, formats, worker=worker)
+    prior = prior or models.prior or FormatPrior(cfg.plate_formats, cfg.ocr.region)
+    reader = TrackReader(camera_id, models.plates, models.ocr, cfg.pipeline, prior, worker=worker)
     tracker = build_tracker(cfg.tracking, camera_id=camera_id)
     return CameraPipeline(camera_id, models.vehicles, reader, tracker, cfg.pipeline, timings)

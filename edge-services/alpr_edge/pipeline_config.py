@@ -1,7 +1,8 @@
-"""Configuration sections of the perception pipeline: sources, per-track reading, plate formats, output.
+"""Configuration sections of the perception pipeline: sources, per-track reading, output.
 
-They are fields of :class:`alpr_edge.config.EdgeConfig` (``sources:``, ``pipeline:``, ``plate_formats:``,
-``output:`` in config/*.yaml); kept here so the root config file stays small.
+They are fields of :class:`alpr_edge.config.EdgeConfig` (``sources:``, ``pipeline:``, ``output:`` in
+config/*.yaml); kept here so the root config file stays small. ``plate_formats:`` is in
+:mod:`alpr_edge.plates.settings`.
 """
 
 from __future__ import annotations
@@ -92,33 +93,6 @@ class PipelineSettings(StrictModel):
         description="Laplacian variance counted as fully sharp in the shot quality.")
     plate_width_ref_px: int = Field(
         default=120, ge=1, le=10_000, description="Plate width counted as full size in the quality.")
-
-
-class PlateRegion(StrictModel):
-    patterns: list[str] = Field(
-        min_length=1,
-        description="Plate layouts without separators: L letter, D digit, A either, {m,n} repeats.")
-    country: str = Field(min_length=2, max_length=2, description="ISO 3166-1 alpha-2 country code.")
-    bonus: float | None = Field(
-        default=None, ge=0, le=1,
-        description="Score bonus of a match (default: format_bonus or other_region_bonus).")
-
-
-class PlateFormatSettings(StrictModel):
-    """Region format priors used to break ties between read candidates."""
-
-    priority: list[str] = Field(
-        default_factory=list, description="Regions tried first, in order (the site's state or country).")
-    regions: dict[str, PlateRegion] = Field(default_factory=dict, description="Plate layouts per region id.")
-    confusables: list[str] = Field(
-        default_factory=lambda: ["O0", "I1", "B8", "S5", "Z2"],
-        description="Character pairs OCR confuses; swapped to reach a valid layout.")
-    format_bonus: float = Field(
-        default=0.15, ge=0, le=1, description="Score bonus of a candidate matching a region layout.")
-    other_region_bonus: float = Field(
-        default=0.05, ge=0, le=1, description="Bonus of regions outside priority (when priority is set).")
-    max_substitutions: int = Field(
-        default=2, ge=0, le=6, description="Confusable swaps tried per candidate at most.")
 
 
 class OutputSettings(StrictModel):

@@ -31,7 +31,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("-n", "--top-n", type=int, default=None,
                         help="candidates per plate (default ocr.top_n)")
     parser.add_argument("--region", default=None,
-                        help="plate format prior: us, br, eu, auto (default ocr.region)")
+                        help="format prior: auto (infer the pack), none, or a pack id, country or group "
+                             "to prefer on near-ties: br, us, us-ca, de, eu... (default ocr.region)")
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging on stderr")
     add_config_args(parser)
     return parser
@@ -104,10 +105,10 @@ def main(argv: list[str] | None = None) -> int:
     if args.top_n is not None:
         cfg.ocr.top_n = args.top_n
     if args.region is not None:
-        cfg.ocr.region = args.region  # validated by pydantic (auto, br, us, none)
+        cfg.ocr.region = args.region  # checked against the format packs by PlateReader.from_config
     try:
         reader = PlateReader.from_config(cfg)
-    except (ModelError, RuntimeError) as exc:
+    except (ModelError, RuntimeError, ValueError) as exc:
         print(f"alpr-read: {exc}", file=sys.stderr)
         return 2
     failures = sum(not process(reader, path, args.json) for path in iter_images(args.paths))

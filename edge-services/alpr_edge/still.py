@@ -1,4 +1,4 @@
-"""Still-image plate reading: detect plates, crop them well, OCR them, vote, apply format priors.
+"""Still-image plate reading: detect plates, crop them well, OCR them, vote, apply the format prior.
 
 Public API (alpr-read, the accuracy benchmark and the video pipeline)::
 
@@ -32,9 +32,9 @@ from .detectors import (
 )
 from .detectors.tiled import TiledDetector
 from .ocr import PlateRecognizer, build_recognizer, build_second_opinion
-from .ocr.formats import apply_region
 from .ocr.fusion import choose_read, needs_second_opinion
 from .ocr.preprocess import plate_crops, with_blurred
+from .plates import FormatPrior, box_aspect
 from .types import BBox, Detection, OcrResult, PlateCandidate
 
 logger = logging.getLogger(__name__)
@@ -64,7 +64,8 @@ class PlateReader:
     def __init__(self, plate_detector: Detector, recognizer: PlateRecognizer, settings: OcrSettings,
                  vehicle_detector: Detector | None = None, min_plate_vehicle_overlap: float = 0.5,
                  fallbacks: list[Detector] | None = None, escalate_below: float = 0.3,
-                 plates_in_vehicles: bool = False, second_opinion: PlateRecognizer | None = None):
+                 plates_in_vehicles: bool = False, second_opinion: PlateRecognizer | None = None,
+                 prior: FormatPrior | None = None):
         self.plates = plate_detector
         self.plates_in_vehicles = plates_in_vehicles and vehicle_detector is not None
         self.fallbacks = list(fallbacks or [])
@@ -74,6 +75,7 @@ class PlateReader:
         self.settings = settings
         self.vehicles = vehicle_detector
         self.min_overlap = min_plate_vehicle_overlap
+        self.prior = prior or FormatPrior(region=settings.region)
 
     @classmethod
     def from_config(cls, cfg: EdgeConfig, with_vehicles: bool | None = None) -> PlateReader:
@@ -82,13 +84,15 @@ class PlateReader:
         vehicles = build_vehicle_detector(cfg) if use_vehicles else None
         first, *fallbacks = plate_cascade(cfg)
         return cls(first, build_recognizer(cfg), cfg.ocr, vehicles, det.min_plate_vehicle_overlap,
-                   fallbacks, det.escalate_below, det.plates_in_vehicles, build_second_opinion(cfg))
+                   fallbacks, det.escalate_below, det.plates_in_vehicles, build_second_opinion(cfg),
+                   FormatPrior(cfg.plate_formats, cfg.ocr.region))
 
     def read_plate(self, image: np.ndarray, det: Detection) -> OcrResult:
         """OCR of one detected plate of ``image``.
 
         The crop(s) come from :func:`plate_crops`; with a slot-probability backend (fast-plate-ocr) the
-        tables of the crops are averaged (test-time voting) and the region prior is applied before decoding.
+        tables of the crops are averaged (test-time voting) and the format prior (:mod:`alpr_edge.plates`)
+        breaks near-ties of the decoded table; every read gets the ``region`` of the pack it fits.
         Plates narrower than the model's input (crops that get upscaled) also vote with blurred copies of
         their crops (:func:`with_blurred`). A read less confident than ``ocr.second_opinion_below`` is
         compared with the second-opinion recogniser's read of the middle crop (:func:`choose_read`).
@@ -100,6 +104,8 @@ class PlateReader:
         below = self.settings.second_opinion_below
         if self.second_opinion is not None and needs_second_opinion(result, below):
             result = choose_read(result, self.second_opinion.read(crops[len(crops) // 2]), below)
+        if result.region is None:  # a read without the table's prior: label it, change nothing
+            result = replace(result, region=self.prior.label(result.text, box_aspect(det.xyxy)))
         return result
 
     def _read_crops(self, crops: list[np.ndarray], det: Detection) -> OcrResult:
@@ -110,8 +116,9 @@ class PlateReader:
         if det.xyxy[2] - det.xyxy[0] < rec.cfg.img_width:  # type: ignore[attr-defined]
             crops = with_blurred(crops)  # upscaled to the model input: add smoothed copies to the vote
         probs = probabilities(crops).mean(axis=0)
-        table = apply_region(probs, self.settings.region, rec.cfg.alphabet, rec.cfg.pad_char)  # type: ignore
-        return replace(rec.decode(table.probs), region=table.region)  # type: ignore[attr-defined]
+        cfg = rec.cfg  # type: ignore[attr-defined]
+        decoded = rec.decode(probs)  # type: ignore[attr-defined]
+        return self.prior.apply_to_table(probs, decoded, cfg.alphabet, cfg.pad_char, box_aspect(det.xyxy))
 
     def detect_plates(self, image: np.ndarray) -> list[Detection]:
         """Plate boxes, best first, from the first pass of the cascade whose best box scores

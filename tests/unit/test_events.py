@@ -33,7 +33,7 @@ def read(text: str = "ABC1234", camera: str = "cam-01", track: int = 1, conf: fl
 
 
 class Formats:
-    """A FormatMatcher of two layouts (the interface the pipeline's PlateFormats implements)."""
+    """A FormatMatcher of two layouts (the interface alpr_edge.plates.FormatPrior implements)."""
 
     def region_of(self, text: str) -> str | None:
         if len(text) == 7 and text[:3].isalpha() and text[3:].isdigit():
@@ -108,6 +108,7 @@ def test_format_mismatch_kept_unless_configured(reject: bool, outcome: str, matc
     assert result.outcome == outcome
     if matches is not None:
         assert result.record is not None and result.record["plate"]["matches_format"] is matches
+        assert result.record["plate"]["region"] == "unknown"  # formats known, none fits
     else:
         assert result.reason == "format_mismatch"
 

@@ -1,4 +1,4 @@
-"""Slot-probability decoding, beam top-N candidates and region priors (no models)."""
+"""Slot-probability decoding and beam top-N candidates (no models; format priors: test_plate_formats.py)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,6 @@ import numpy as np
 import pytest
 
 from alpr_edge.ocr.base import beam_candidates, decode_slots
-from alpr_edge.ocr.formats import apply_region
 
 ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_"
 
@@ -54,27 +53,3 @@ def test_beam_merges_texts_that_differ_only_by_padding():
 
 def test_top_n_limit():
     assert len(beam_candidates(table([{"A": 0.4}, {"B": 0.4}, {"C": 0.4}]), ALPHABET, "_", top_n=4)) == 4
-
-
-@pytest.mark.parametrize(
-    ("slots", "region", "text", "read_as"),
-    [
-        # O vs 0 and I vs 1 resolved by the Brazilian pattern LLLNNNN
-        ([{"A": .9}, {"B": .9}, {"0": .6, "O": .4}, {"1": .9}, {"2": .9}, {"O": .6, "0": .4}, {"4": .9}],
-         "br", "ABO1204", "br"),
-        ([{"A": .9}, {"B": .9}, {"0": .6, "O": .4}, {"1": .9}, {"2": .9}, {"O": .6, "0": .4}, {"4": .9}],
-         "auto", "ABO1204", "br"),
-        # Mercosul LLLNLNN
-        ([{"R": .9}, {"I": .9}, {"O": .9}, {"2": .9}, {"A": .6, "4": .4}, {"1": .9}, {"8": .9}],
-         "br", "RIO2A18", "br"),
-        # a Californian 7ABC123 is not forced into a Brazilian pattern; O becomes 0 (us prior)
-        ([{"7": .95}, {"A": .9}, {"B": .9}, {"C": .9}, {"1": .9}, {"O": .9}, {"3": .9}],
-         "auto", "7ABC103", "us"),
-        ([{"A": .9}, {"O": .9}, {"1": .9}], "us", "A01", "us"),
-        ([{"A": .9}, {"O": .9}, {"1": .9}], "none", "AO1", None),
-    ],
-)
-def test_region_priors(slots, region, text, read_as):
-    reg = apply_region(table(slots), region, ALPHABET, "_")
-    assert decode_slots(reg.probs, ALPHABET, "_", 3).text == text
-    assert reg.region == read_as

@@ -13,9 +13,9 @@ import pytest
 
 from alpr_edge.config import CameraSettings, EdgeConfig
 from alpr_edge.pipeline import CameraPipeline, Models, StageTimings
-from alpr_edge.pipeline_config import PipelineSettings, PlateFormatSettings
+from alpr_edge.pipeline_config import PipelineSettings
 from alpr_edge.pipeline_runner import EdgeRunner, RunOptions
-from alpr_edge.reading.plate_formats import PlateFormats
+from alpr_edge.plates import FormatPrior, PlateFormatSettings
 from alpr_edge.reading.track_reader import TrackReader
 from alpr_edge.reading.track_state import direction_of
 from alpr_edge.reading.worker import CropOcr, ReadWorker
@@ -69,7 +69,8 @@ def run_pipeline(ocr_texts: list[str] | None, settings: PipelineSettings, vehicl
                  total_frames: int = 60) -> tuple[list[PlateRead], ScriptedOcr | None, TrackReader]:
     ocr_fake = ScriptedOcr(ocr_texts) if ocr_texts else None
     worker = ReadWorker(queue_size=8) if ocr_fake else None
-    formats = PlateFormats(PlateFormatSettings(regions={"us-tx": {"country": "US", "patterns": ["LLLDDDD"]}}))
+    formats = FormatPrior(PlateFormatSettings(builtin_packs=False,
+                                              packs={"us-tx": {"country": "US", "patterns": ["LLLDDDD"]}}))
     reader = TrackReader("cam", FakePlates(), ocr_fake, settings, formats, worker=worker)
     pipe = CameraPipeline("cam", FakeVehicles(vehicle_frames), reader, ByteTracker(), settings)
     reads: list[PlateRead] = []

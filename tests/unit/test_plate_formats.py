@@ -1,83 +1,195 @@
-"""Region layouts and confusable swaps as tie-breakers (table-driven)."""
+"""Format packs and the format prior (alpr_edge.plates), table-driven: region inference, near-tie breaking,
+confident characters never rewritten, and no pack rewriting a valid plate of another pack."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
+import numpy as np
 import pytest
-import yaml
+from pydantic import ValidationError
 
-from alpr_edge.pipeline_config import PlateFormatSettings
-from alpr_edge.reading.plate_formats import PlateFormats, compile_layout
+from alpr_edge.config import EdgeConfig
+from alpr_edge.ocr.base import decode_slots
+from alpr_edge.plates import UNKNOWN, FormatPrior, PlateFormatSettings, compile_layout, slots_from_scores
 from alpr_edge.reading.voting import vote
 from alpr_edge.types import OcrResult
 
-CONFIG = Path(__file__).resolve().parents[2] / "config" / "plate_formats.yaml"
+ALPHABET = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ_"
+US, BR, EU = 2.0, 3.1, 4.7  # plate box width / height
+
+# One valid plate per built-in pack.
+SAMPLES = {
+    "br": "ABC1D23", "us": "ABC1234", "us-ca": "7ABC123", "us-tx": "AB1C234", "us-fl": "ABCD12",
+    "us-ny": "ABC1234", "us-il": "AB12345", "us-nj": "A12BCD", "us-ma": "1AB234", "us-mi": "1ABC23",
+    "us-pa": "ABC1234", "us-oh": "ABC1234", "us-ga": "ABC1234", "us-nc": "ABC1234", "us-va": "ABC123",
+    "us-wa": "123ABC", "us-az": "ABC123",
+    "hr": "ZG1234AB", "ch": "ZH123456", "pl": "WX12345", "cz": "1A23456", "fr": "AB123CD", "it": "AB123CD",
+    "es": "1234BCD", "nl": "12BDF3", "be": "1ABC123", "gb": "AB12CDE", "pt": "AB12CD", "sk": "BA123AB",
+    "se": "ABC12D", "dk": "AB12345", "no": "AB12345", "hu": "ABC123", "ro": "B123ABC", "rs": "BG123AB",
+    "de": "BOO1234", "at": "W12345A", "fi": "ABC123", "ie": "191D12345",
+}
+REQUIRED = {"de", "fr", "it", "es", "nl", "be", "pl", "cz", "hr", "rs", "gb", "pt", "at", "ch",
+            "us", "us-ca", "us-tx", "us-fl", "us-ny", "br"}
+# A near-tie partner of the other kind (letter <-> digit) for every character: the swap most likely to
+# turn one country's layout into another's.
+PARTNER = dict(zip("O0I1B8S5Z2A4G6T7D", "0O1I8B5S2Z4A6G7T0", strict=True))
+
+
+def partner(ch: str) -> str:
+    return PARTNER.get(ch, "8" if ch.isalpha() else "B")
+
+
+def table(text: str, top: float = 0.95, unsure: dict[int, tuple[str, float, float]] | None = None,
+          slots: int = 10) -> np.ndarray:
+    """A slot table reading ``text`` with probability ``top`` per character (rest on one other character);
+    ``unsure`` sets position -> (alternative, p of the read character, p of the alternative)."""
+    probs = np.full((slots, len(ALPHABET)), 1e-4)
+    for i in range(slots):
+        if i >= len(text):
+            probs[i, ALPHABET.index("_")] = 1.0
+            continue
+        alt, p, q = (unsure or {}).get(i, (partner(text[i]), top, 1.0 - top))
+        probs[i, ALPHABET.index(text[i])], probs[i, ALPHABET.index(alt)] = p, q
+    return probs / probs.sum(axis=1, keepdims=True)
+
+
+def read_table(prior: FormatPrior, probs: np.ndarray, aspect: float | None) -> OcrResult:
+    return prior.apply_to_table(probs, decode_slots(probs, ALPHABET, "_", 5), ALPHABET, "_", aspect)
 
 
 @pytest.fixture(scope="module")
-def formats() -> PlateFormats:
-    data = yaml.safe_load(CONFIG.read_text())["plate_formats"]
-    return PlateFormats(PlateFormatSettings(**{**data, "priority": []}))
+def prior() -> FormatPrior:
+    return FormatPrior()
 
 
-def reads(*texts: str, conf: float = 0.9) -> list[OcrResult]:
-    return [OcrResult(t, conf, (conf,) * len(t)) for t in texts]
-
-
-@pytest.mark.parametrize(("layout", "text", "ok"), [
-    ("LLLDDDD", "ABC1234", True), ("LLLDDDD", "AB01234", False), ("A{2,8}", "A1", True),
-    ("L{1,3}L{1,2}D{1,4}", "MAB1234", True), ("DDLDDDDD", "34A36837", True), ("LL-DD", "AB-12", True),
+@pytest.mark.parametrize(("layout", "prefixes", "text", "ok"), [
+    ("LLLDDDD", (), "ABC1234", True), ("LLLDDDD", (), "AB01234", False), ("A{2,8}", (), "A1", True),
+    ("L{1,3}L{1,2}D{1,4}", (), "MAB1234", True), ("LL-DD", (), "AB-12", True),
+    ("[A-NP-Z]{3}DDDD", (), "AOC1234", False), ("PD{1,6}", ("ZH", "GE"), "GE12", True),
+    ("PD{1,6}", ("ZH", "GE"), "AB12", False), ("D{1,4}L{2,3}(DD|2[AB])", (), "123AB2A", True),
+    ("LLD[EH]?", (), "AB1H", True), ("LLD[EH]?", (), "AB1X", False),
 ])
-def test_compile_layout(layout: str, text: str, ok: bool) -> None:
-    assert bool(compile_layout(layout).fullmatch(text)) is ok
+def test_compile_layout(layout: str, prefixes: tuple[str, ...], text: str, ok: bool) -> None:
+    assert bool(compile_layout(layout, prefixes).fullmatch(text)) is ok
 
 
-def test_config_covers_required_regions(formats: PlateFormats) -> None:
-    regions = set(PlateFormatSettings(**yaml.safe_load(CONFIG.read_text())["plate_formats"]).regions)
-    assert {"us-fl", "us-ca", "us-tx", "us-ny", "us", "de", "fr", "it", "es", "nl", "gb", "br"} <= regions
+def test_builtin_packs_cover_the_required_regions(prior: FormatPrior) -> None:
+    ids = {p.id for p in prior.packs}
+    assert ids >= REQUIRED
+    assert ids == set(SAMPLES), "every pack has a sample plate below"
 
 
-@pytest.mark.parametrize(("text", "region"), [
-    ("7ABC123", "us-ca"), ("ABC1234", "us-tx"), ("AB123CD", "fr"), ("1234BCD", "es"), ("AB12CDE", "gb"),
-    ("ABC1D23", "br"), ("34A36837", "vn"), ("!!", None),
+@pytest.mark.parametrize("pack_id", sorted(SAMPLES))
+def test_each_sample_fits_its_own_pack(prior: FormatPrior, pack_id: str) -> None:
+    assert pack_id in {p.id for p in prior.matching(SAMPLES[pack_id])}
+
+
+@pytest.mark.parametrize("pack_id", sorted(SAMPLES))
+def test_no_pack_rewrites_a_valid_plate_of_another_pack(pack_id: str) -> None:
+    """Plates of every other pack are left exactly as read: unsure ones (every character a near-tie with a
+    letter/digit partner) with the prior on auto, or preferring ``pack_id`` when their plate shape is not
+    that pack's; confident ones even when ``ocr.region`` prefers ``pack_id``."""
+    preferring, auto = FormatPrior(region=pack_id), FormatPrior()
+    shapes = {p.id: p.aspect for p in auto.packs}
+    for other, text in SAMPLES.items():
+        if other == pack_id:
+            continue
+        shape = shapes[other]
+        assert read_table(preferring, table(text), shape).text == text, (other, text)
+        unsure = table(text, unsure={i: (partner(c), 0.6, 0.35) for i, c in enumerate(text)})
+        result = read_table(auto, unsure, shape)
+        assert result.text == text, (other, text)
+        assert result.region in {p.id for p in auto.fitting(text, shape)}, (other, text, result.region)
+        if shapes[pack_id] != shape:
+            assert read_table(preferring, unsure, shape).text == text, (other, text)
+
+
+@pytest.mark.parametrize(("name", "text", "unsure", "aspect", "expected", "region"), [
+    ("BR: unsure 0 in a letter slot becomes O", "AB01204", {2: ("O", 0.55, 0.4)}, BR, "ABO1204", "br"),
+    ("BR Mercosul: unsure 8 in a letter slot", "RIO2A8B", {6: ("3", 0.6, 0.35)}, BR, "RIO2A83", "br"),
+    ("BR: a valid old plate stays old", "RIO2418", {4: ("A", 0.55, 0.4)}, BR, "RIO2418", "br"),
+    ("BR: a confident 0 is never changed", "AB01204", {2: ("O", 0.9, 0.09)}, BR, "AB01204", UNKNOWN),
+    ("BR: a far alternative is no near-tie", "AB01204", {2: ("O", 0.75, 0.1)}, BR, "AB01204", UNKNOWN),
+    ("US shape: AB01204 is an Illinois plate", "AB01204", {2: ("O", 0.55, 0.4)}, US, "AB01204", "us-il"),
+    ("US: unsure O in a digit slot becomes 0", "7ABC1O3", {5: ("0", 0.6, 0.35)}, US, "7ABC103", "us-ca"),
+    ("US: a confident O is never changed", "7ABC1O3", {5: ("0", 0.9, 0.09)}, US, "7ABC1O3", UNKNOWN),
+    ("IT/FR: an O in a letter slot stays (no O -> 0)", "AB123OD", {5: ("0", 0.55, 0.4)}, EU, "AB123OD", "sk"),
+    ("IT/FR: a confident O stays", "AB123OD", {5: ("0", 0.97, 0.02)}, EU, "AB123OD", "sk"),
+    ("IT: unsure 8 in a letter slot", "AB123C8", {6: ("D", 0.6, 0.3)}, EU, "AB123CD", "fr"),
+    ("DE: MOO1234 stays, unsure Os and all", "MOO1234", {1: ("0", 0.6, 0.35), 2: ("0", 0.6, 0.35)}, EU,
+     "MOO1234", "de"),
+    ("DE: MOO1234 on a US-shaped plate is no US plate", "MOO1234", {1: ("0", 0.6, 0.35)}, US, "MOO1234",
+     UNKNOWN),
+    ("GB: unsure 0 in a letter slot", "AB12CD0", {6: ("O", 0.55, 0.4)}, EU, "AB12CDO", "gb"),
+    ("a vanity plate fits nothing: unknown", "YG9X2G", {}, US, "YG9X2G", UNKNOWN),
 ])
-def test_region_of(formats: PlateFormats, text: str, region: str | None) -> None:
-    assert formats.region_of(text) == region
-
-
-def unsure(text: str, unsure_at: tuple[int, ...], conf: float = 0.9, low: float = 0.4) -> OcrResult:
-    chars = tuple(low if i in unsure_at else conf for i in range(len(text)))
-    return OcrResult(text, conf, chars)
-
-
-@pytest.mark.parametrize(("name", "ocr", "priority", "expected", "region"), [
-    ("valid vote kept", reads("7ABC123", "7ABC123"), [], "7ABC123", "us-ca"),
-    ("O/0 tie broken toward the layout", reads("ABC1204", "ABC12O4"), [], "ABC1204", "us-tx"),
-    ("8 in a letter slot", reads("A8123CD"), [], "AB123CD", "fr"),
-    ("B in a Mercosur digit slot", reads("ABC1DB3"), [], "ABC1D83", "br"),
-    ("S/5 and I/1, both unsure", [unsure("7ABCI2S", (4, 6))], [], "7ABC125", "us-ca"),
-    ("S/5 and I/1, both sure: no swap", [unsure("7ABCI2S", (), conf=0.99)], [], "7ABCI2S", "us"),
-    ("Z/2 unsure, priority region", [unsure("ZABC123", (0,))], ["us-ca"], "2ABC123", "us-ca"),
-    ("Z/2 sure stays (German layout)", [unsure("ZABC123", (), conf=0.99)], ["us-ca"], "ZABC123", "de"),
-    ("generic US layout gives no bonus", reads("AB1O"), [], "AB1O", "us"),
-])
-def test_resolve(name: str, ocr: list[OcrResult], priority: list[str], expected: str, region: str) -> None:
-    data = yaml.safe_load(CONFIG.read_text())["plate_formats"]
-    formats = PlateFormats(PlateFormatSettings(**{**data, "priority": priority}))
-    result = formats.resolve(vote(ocr))
+def test_near_ties_in_the_slot_table(prior: FormatPrior, name: str, text: str, unsure: dict, aspect: float,
+                                     expected: str, region: str) -> None:
+    result = read_table(prior, table(text, unsure=unsure), aspect)
     assert (result.text, result.region) == (expected, region), name
     assert result.candidates[0].text == expected
+    if expected != text:
+        assert len(result.char_confidences) == len(expected)
+        assert result.confidence < decode_slots(table(text, unsure=unsure), ALPHABET, "_", 5).confidence
 
 
-def test_strong_vote_is_not_overridden_by_a_far_layout() -> None:
-    formats = PlateFormats(PlateFormatSettings(regions={"x": {"country": "XX", "patterns": ["LLLL"]}},
-                                               max_substitutions=2, format_bonus=0.15))
-    # needs three swaps to reach LLLL: beyond max_substitutions, so the vote stands
-    assert formats.resolve(vote(reads("A000"))).text == "A000"
+@pytest.mark.parametrize(("region", "text", "unsure", "aspect", "expected", "label"), [
+    ("br", "ABC1234", {}, None, "ABC1234", "br"),
+    ("us", "ABC1234", {}, None, "ABC1234", "us"),
+    ("auto", "ABC1234", {}, US, "ABC1234", "us"),
+    ("auto", "ABC1234", {}, BR, "ABC1234", "br"),
+    ("auto", "ABC1234", {}, EU, "ABC1234", "de"),
+    ("us-ny", "ABC1234", {}, US, "ABC1234", "us-ny"),
+    # preferring a pack lets it win a near-tie over a read valid elsewhere
+    ("br", "RIO2418", {4: ("A", 0.55, 0.4)}, BR, "RIO2418", "br"),
+    ("pl", "WX1234B", {6: ("8", 0.55, 0.4)}, EU, "WX1234B", "pl"),
+    ("us-il", "AB1234B", {6: ("8", 0.55, 0.4)}, US, "AB12348", "us-il"),
+    ("none", "7ABC1O3", {5: ("0", 0.6, 0.35)}, US, "7ABC1O3", UNKNOWN),  # labels, never changes
+    ("none", "7ABC123", {}, US, "7ABC123", "us-ca"),
+])
+def test_ocr_region_option(region: str, text: str, unsure: dict, aspect: float | None, expected: str,
+                           label: str) -> None:
+    result = read_table(FormatPrior(region=region), table(text, unsure=unsure), aspect)
+    assert (result.text, result.region) == (expected, label)
 
 
-def test_priority_orders_regions() -> None:
-    layout = {"country": "US", "patterns": ["LLLDDDD"]}
-    settings = PlateFormatSettings(priority=["us-ny"], regions={"us-tx": layout, "us-ny": layout})
-    assert PlateFormats(settings).region_of("ABC1234") == "us-ny"
+@pytest.mark.parametrize(("texts", "aspect", "expected", "region"), [
+    (["AB01204", "AB01204", "ABO1204"], BR, "ABO1204", "br"),  # the reads disagree: near-tie, BR layout
+    (["AB01204", "AB01204", "AB01204"], BR, "AB01204", UNKNOWN),  # they agree: nothing to break
+    (["7ABC123", "7ABC123"], US, "7ABC123", "us-ca"),
+    (["AB123CD", "AB123C0"], EU, "AB123CD", "fr"),
+])
+def test_track_votes_use_the_same_prior(prior: FormatPrior, texts: list[str], aspect: float, expected: str,
+                                        region: str) -> None:
+    voted = vote([OcrResult(t, 0.9, (0.9,) * len(t)) for t in texts])
+    result = prior.resolve(slots_from_scores(voted.char_scores), aspect)
+    assert (result.text, result.region) == (expected, region)
+
+
+def test_region_of_is_none_when_no_pack_fits(prior: FormatPrior) -> None:
+    assert prior.region_of("7ABC123", US) == "us-ca"
+    assert prior.region_of("YG9X2G") is None and prior.label("YG9X2G") == UNKNOWN
+
+
+def test_configured_packs_add_replace_and_switch_off() -> None:
+    settings = PlateFormatSettings(packs={
+        "xx": {"country": "XX", "patterns": ["LLLL"]},
+        "de": {"country": "DE", "enabled": False, "patterns": ["L"]},
+    })
+    prior = FormatPrior(settings)
+    ids = {p.id for p in prior.packs}
+    assert "xx" in ids and "de" not in ids and "br" in ids
+    assert prior.label("ABCD", EU) == "xx"
+    only = FormatPrior(PlateFormatSettings(builtin_packs=False, packs={"xx": {"country": "XX", "patterns": ["LLLL"]}}))
+    assert [p.id for p in only.packs] == ["xx"]
+
+
+def test_unknown_region_and_old_keys_fail_clearly() -> None:
+    with pytest.raises(ValueError, match="names no plate format pack"):
+        FormatPrior(region="atlantis")
+    with pytest.raises(ValidationError, match="names no plate format pack"):
+        EdgeConfig(ocr={"region": "atlantis"})
+    with pytest.raises(ValidationError, match=r"plate_formats\.regions was removed; use plate_formats\.packs"):
+        PlateFormatSettings(regions={"us-tx": {"country": "US", "patterns": ["LLLDDDD"]}})
+    with pytest.raises(ValidationError, match=r"plate_formats\.priority was removed; use ocr\.region"):
+        EdgeConfig(plate_formats={"priority": ["us-fl"]})
+    assert EdgeConfig(ocr={"region": "eu"}).ocr.region == "eu"

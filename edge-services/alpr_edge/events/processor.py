@@ -28,6 +28,7 @@ logger = logging.getLogger(__name__)
 
 _NOT_ALNUM = re.compile(r"[^A-Z0-9]")
 
+UNKNOWN_REGION = "unknown"
 ACCEPTED = "accepted"
 DEDUPLICATED = "deduplicated"
 REJECTED = "rejected"
@@ -132,6 +133,8 @@ class EventProcessor:
         matches = (
             None if isinstance(self.formats, NoFormats) and read.matches_format is None else bool(region)
         )
+        if matches is False:
+            region = UNKNOWN_REGION  # formats known, none fits (alpr_edge.plates)
         if s.reject_format_mismatch and not matches:
             return ProcessResult(REJECTED, "format_mismatch")
         event_id = str(uuid.uuid4())

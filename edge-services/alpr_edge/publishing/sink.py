@@ -157,16 +157,14 @@ class DeliverySink:
 
 
 def region_formats(cfg: EdgeConfig) -> FormatMatcher:
-    """Region formats of ``plate_formats:`` (the pipeline's PlateFormats), or none when not configured."""
-    if not cfg.plate_formats.regions:
-        logger.warning("no plate_formats regions configured: plates are validated by length only")
+    """The format packs of ``plate_formats:`` (the same prior as the pipeline's), or none when all are off."""
+    from ..plates import FormatPrior
+
+    prior = FormatPrior(cfg.plate_formats, cfg.ocr.region)
+    if not prior.packs:
+        logger.warning("no plate format packs enabled: plates are validated by length only")
         return NoFormats()
-    try:
-        from ..reading.plate_formats import PlateFormats
-    except ImportError:
-        logger.warning("alpr_edge.reading.plate_formats is missing: plates are validated by length only")
-        return NoFormats()
-    return PlateFormats(cfg.plate_formats)
+    return prior
 
 
 def build_sink(cfg: EdgeConfig, serve_metrics: bool = True) -> DeliverySink:

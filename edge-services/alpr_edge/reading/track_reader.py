@@ -1,12 +1,14 @@
 """Per-track plate reading for one camera: which tracks get the plate detector, which shots get OCR,
 and when a track's read is final (stable vote, or the track ended).
 
-    reader = TrackReader(camera_id, plate_detector, ocr, settings, formats, worker=ReadWorker())
+    reader = TrackReader(camera_id, plate_detector, ocr, settings, prior, worker=ReadWorker())
     finished = reader.update(frame, tracker_result)   # list[PlateRead] ready to publish
     finished += reader.flush()                        # end of stream: wait for the worker, finish all
 
 Plate detection on the vehicle crop and OCR of a better shot run as one task on the worker (or inline
-without one), so the camera's thread only detects and tracks vehicles.
+without one), so the camera's thread only detects and tracks vehicles. The track's vote goes through the
+same format prior as each read (:class:`alpr_edge.plates.FormatPrior`): it only breaks near-ties between
+the reads and labels the region (``unknown`` when no pack fits).
 """
 
 from __future__ import annotations
@@ -20,28 +22,29 @@ import numpy as np
 
 from ..detectors.base import Detector
 from ..pipeline_config import PipelineSettings
+from ..plates import UNKNOWN, FormatPrior, box_aspect, slots_from_scores
 from ..trackers.base import Track, TrackerResult
-from ..types import BBox, Detection, Frame, OcrResult, PlateRead
-from .plate_formats import PlateFormats
+from ..types import BBox, Detection, Frame, OcrResult, PlateCandidate, PlateRead
 from .quality import shot_quality
 from .timings import StageTimings
 from .track_state import TrackReading, direction_of
-from .voting import vote
+from .voting import VoteResult, vote
 from .worker import PlateOcr, ReadWorker
 
 logger = logging.getLogger(__name__)
 
 ENDED_TRACK_GRACE_S = 5.0  # how long an ended track waits for its pending reading tasks
+MAX_CANDIDATES = 10
 
 
 class TrackReader:
     def __init__(self, camera_id: str, plate_detector: Detector | None, ocr: PlateOcr | None,
-                 settings: PipelineSettings | None = None, formats: PlateFormats | None = None,
+                 settings: PipelineSettings | None = None, prior: FormatPrior | None = None,
                  worker: ReadWorker | None = None, timings: StageTimings | None = None):
         self.camera_id = camera_id
         self.plates, self.ocr, self.worker = plate_detector, ocr, worker
         self.settings = settings or PipelineSettings()
-        self.formats = formats or PlateFormats()
+        self.prior = prior or FormatPrior()
         self.timings = timings if timings is not None else StageTimings()
         self._tracks: dict[int, TrackReading] = {}
         self.plate_detections = self.ocr_calls = self.tasks_dropped = 0
@@ -221,7 +224,7 @@ class TrackReader:
         if self.ocr is None:
             return self._plate_read(reading, "", 0.0, (), (), None)
         voted = vote(reads)
-        resolved = self.formats.resolve(voted)
+        resolved = self.prior.resolve(slots_from_scores(voted.char_scores), box_aspect(reading.best_bbox))
         text = resolved.text
         confidence = voted.score(text) * voted.length_share if len(text) == len(voted.text) else 0.0
         if len(text) < self.settings.min_plate_chars or confidence < self.settings.min_read_confidence:
@@ -229,8 +232,8 @@ class TrackReader:
                         self.camera_id, reading.track_id, text, confidence, len(reads))
             return None
         chars = tuple(round(p.get(c, 0.0), 4) for c, p in zip(text, voted.char_scores, strict=True))
-        return self._plate_read(reading, text, confidence, chars, resolved.candidates, resolved.region,
-                                read_count=len(reads))
+        return self._plate_read(reading, text, confidence, chars, vote_candidates(voted, resolved.spellings, text),
+                                resolved.region, read_count=len(reads))
 
     def _plate_read(self, reading: TrackReading, text: str, confidence: float, chars: tuple[float, ...],
                     candidates: tuple, region: str | None, read_count: int = 0) -> PlateRead:
@@ -244,10 +247,20 @@ class TrackReader:
                 frame_number=reading.best_frame_number, read_count=read_count,
                 first_frame=reading.first_frame, last_frame=reading.last_frame,
                 quality_score=round(reading.best_quality, 4), region=region,
-                matches_format=(region is not None) if text else None,
+                matches_format=(region not in (None, UNKNOWN)) if text else None,
                 vehicle_bbox=reading.vehicle_bbox, vehicle_type=reading.vehicle_label,
                 direction=direction_of(reading.first_vehicle_bbox, reading.vehicle_bbox),
                 plate_crop=reading.best_crop, vehicle_crop=reading.best_vehicle_crop)
+
+
+def vote_candidates(voted: VoteResult, spellings: Sequence[str], text: str,
+                    limit: int = MAX_CANDIDATES) -> tuple[PlateCandidate, ...]:
+    """``text`` first, then the spellings the prior considered and reads of other lengths, by vote share."""
+    scored = {s: voted.score(s) for s in (text, voted.text, *spellings) if s}
+    for other, share in voted.other_texts:
+        scored.setdefault(other, share)
+    ranked = sorted(scored.items(), key=lambda kv: (kv[0] != text, -kv[1], kv[0]))
+    return tuple(PlateCandidate(t, round(min(1.0, s), 4)) for t, s in ranked[:limit])
 
 
 def crop_region(image: np.ndarray, box: BBox, margin: float) -> tuple[np.ndarray, tuple[int, int]]:
