@@ -24,7 +24,7 @@ from .settings import PlateFormatSettings, PlatePack
 logger = logging.getLogger(__name__)
 
 BUILTIN_DIR = Path(__file__).resolve().parent / "packs"
-BUILTIN_FILES = ("br.yaml", "us.yaml", "eu.yaml")  # order: ties between equal packs go to the earlier one
+BUILTIN_FILES = ("br.yaml", "us.yaml", "eu.yaml", "asia.yaml")  # order: ties between equal packs go to the earlier one
 _TOKENS = {"L": "[A-Z]", "D": "[0-9]", "A": "[A-Z0-9]"}
 _PASS_THROUGH = set("(|)?")
 
