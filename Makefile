@@ -6,7 +6,7 @@ SHARED ?= $(abspath ../shared)
 export ALPR_MODEL_DIR ?= $(SHARED)/models
 export ALPR_SHARED_DIR ?= $(SHARED)
 
-.PHONY: venv venv-edge test test-unit test-integration demo stack-up stack-down stack-status lint typecheck clean
+.PHONY: venv venv-edge test test-unit test-integration bench demo stack-up stack-down stack-status lint typecheck clean
 
 $(BIN)/.installed: requirements.txt requirements-edge.txt requirements-models.txt requirements-dev.txt pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -41,6 +41,13 @@ test-unit: venv
 
 test-integration: venv
 	$(BIN)/python -m pytest tests/integration -q -m "not gpu"
+
+## make bench: the six benchmarks one after another against the local stack (brought up as for make test);
+## ends with each benchmark's last line (`make bench BENCH="delivery api"` runs some of them)
+BENCH ?=
+bench: venv
+	bash scripts/system_deps.sh
+	bash scripts/run_benchmarks.sh $(BENCH)
 
 ## make demo: the edge pipeline on the sample video, printing each plate read
 demo: venv
