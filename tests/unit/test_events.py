@@ -145,3 +145,41 @@ def test_dedup_memory_is_bounded_and_expires(threshold: float) -> None:
     assert dedup.check("cam-x", "ZZZ999", NOW, 1, "a") is None
     assert dedup.check("cam-x", "ZZZ999", NOW + 299, 2, "b") is not None
     assert dedup.check("cam-x", "ZZZ999", NOW + 900, 3, "c") is None  # expired
+
+
+def test_event_ids_are_rfc4122_version4_and_unique() -> None:
+    import uuid
+
+    from alpr_edge.events.processor import EventIds
+
+    ids = EventIds()
+    out = [ids() for _ in range(3000)]  # crosses several 4 KiB refills
+    assert len(set(out)) == len(out)
+    for s in out:
+        u = uuid.UUID(s)
+        assert (u.version, u.variant) == (4, uuid.RFC_4122) and str(u) == s
+    assert {s[19] for s in out} == set("89ab")  # all four variant nibbles occur
+    assert {s[14] for s in out} == {"4"} and len({s[15] for s in out}) == 16  # version, then random
+
+
+def test_event_ids_differ_between_a_forked_child_and_its_parent() -> None:
+    import os
+
+    from alpr_edge.events.processor import EventIds
+
+    if not hasattr(os, "fork"):
+        pytest.skip("no fork")
+    ids = EventIds()
+    ids()  # the buffer is filled before the fork
+    rfd, wfd = os.pipe()
+    pid = os.fork()
+    if pid == 0:  # child: report its next ids and leave at once
+        os.close(rfd)
+        os.write(wfd, " ".join(ids() for _ in range(4)).encode())
+        os._exit(0)
+    os.close(wfd)
+    with os.fdopen(rfd) as r:
+        child = set(r.read().split())
+    os.waitpid(pid, 0)
+    parent = {ids() for _ in range(4)}
+    assert len(child) == 4 and not child & parent

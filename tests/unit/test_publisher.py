@@ -8,6 +8,7 @@ from __future__ import annotations
 import io
 import logging
 import struct
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 import fastavro
@@ -26,6 +27,7 @@ from alpr_edge.publishing import (
     SqliteOutbox,
     producer_config,
 )
+from alpr_edge.publishing.encoding import cavro
 from alpr_edge.publishing.settings import OutboxSettings, PublisherSettings
 from tests.factories import plate_event
 from tests.waiting import wait_until
@@ -61,6 +63,47 @@ def test_avro_encoder_reports_an_unreachable_registry_and_a_bad_record() -> None
         encoder.encode("plate_event", plate_event(), "unit.plates")
     encoder._ids[("plate_event", "unit.plates")] = 1
     for bad in (plate_event(track_id="seven"), plate_event(latency_ms="x"), plate_event(camera_id=None)):
+        with pytest.raises(SerdeError):
+            encoder.encode("plate_event", bad, "unit.plates")
+
+
+_NOW = datetime(2026, 11, 22, 7, 57, 1, 123987, tzinfo=timezone.utc)  # sub-millisecond part: truncated alike
+_PARITY_RECORDS = [
+    ("plate_event", plate_event()),
+    ("plate_event", plate_event(captured_at=_NOW, published_at=_NOW + timedelta(microseconds=999))),
+    ("plate_event", plate_event(vehicle=None, latency_ms=0, track_id=-(2**40), preview=True)),
+    ("plate_event", plate_event(plate="É1Ü", extras={"roi": "gate", "direction": "in", "quality_score": None,
+                                                     "frame_number": None, "read_count": 1})),
+    ("plate_event", {**plate_event(), "not_in_schema": 1}),  # extra keys are ignored by both writers
+    ("system_metric", {"metric_id": "m-1", "timestamp": _NOW, "site": "s", "host": "h", "camera_id": None,
+                       "component": "edge-delivery", "status": "ok", "values": {"outbox_depth": 3.0, "x": 1e300},
+                       "labels": {"k": "v"}}),
+    ("vehicle_event", {"event_id": "v-1", "captured_at": _NOW, "published_at": _NOW, "last_seen_at": None,
+                       "camera_id": "c", "track_id": 3, "vehicle_type": "bus", "confidence": 0.5, "frames_seen": 9,
+                       "direction": None, "plate_event_id": "p", "bbox": {"x1": 1, "y1": 2.5, "x2": 3, "y2": 4},
+                       "image_url": None, "site": "s", "host": "h"}),
+]
+
+
+@pytest.mark.skipif(cavro is None, reason="cavro has no wheel for this platform")
+@pytest.mark.parametrize(("schema", "record"), _PARITY_RECORDS)
+def test_cavro_and_fastavro_write_the_same_bytes(schema: str, record: dict) -> None:
+    registry = SchemaRegistryClient({"url": "http://127.0.0.1:1", "max.retries": 0})
+    fast, cav = AvroEncoder(registry, use_cavro=False), AvroEncoder(registry)
+    for enc in (fast, cav):
+        enc._ids[(schema, "unit.t")] = 7
+    assert cav._cavro is not None and fast._cavro is None
+    assert cav.encode(schema, record, "unit.t") == fast.encode(schema, record, "unit.t")
+
+
+@pytest.mark.parametrize("use_cavro", [True, False])
+def test_both_writers_refuse_the_same_bad_records(use_cavro: bool) -> None:
+    encoder = AvroEncoder(SchemaRegistryClient({"url": "http://127.0.0.1:1", "max.retries": 0}), use_cavro=use_cavro)
+    encoder._ids[("plate_event", "unit.plates")] = 1
+    missing = plate_event()
+    del missing["camera_id"]
+    for bad in (plate_event(track_id="seven"), plate_event(latency_ms=1.5j), plate_event(bbox=None), missing,
+                plate_event(captured_at="yesterday"), plate_event(track_id=2**63)):
         with pytest.raises(SerdeError):
             encoder.encode("plate_event", bad, "unit.plates")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import OrderedDict, deque
 from collections.abc import Iterable
 from dataclasses import dataclass, field
+from typing import NamedTuple
 
 from rapidfuzz import process
 from rapidfuzz.distance import Levenshtein
@@ -23,16 +24,18 @@ def canonical_table(confusables: Iterable[str]) -> dict[int, str]:
 
 def deletion_keys(text: str) -> set[str]:
     """``text`` and every spelling with one character removed: two texts within one edit share a key."""
-    return {text, *(text[:i] + text[i + 1 :] for i in range(len(text)))}
+    keys = {text[:i] + text[i + 1 :] for i in range(len(text))}
+    keys.add(text)
+    return keys
 
 
-@dataclass(frozen=True)
-class _Seen:
+class _Seen(NamedTuple):  # a tuple: made once per accepted read, ~4x cheaper than a frozen dataclass
     at_s: float
     canonical: str
     track_id: int
     preview: bool
     event_id: str
+    keys: set[str]  # its deletion keys (never changed), kept for the index clean-up when it is forgotten
 
 
 @dataclass(frozen=True)
@@ -79,30 +82,57 @@ class Deduplicator:
         self, camera_id: str, text: str, at_s: float, track_id: int, event_id: str, preview: bool = False
     ) -> DedupHit | None:
         cam = self._camera(camera_id)
-        while cam.seen and (cam.seen[0].at_s < at_s - self.window_s or len(cam.seen) >= self.max_entries):
-            self._forget(cam, cam.seen.popleft())
+        seen, horizon = cam.seen, at_s - self.window_s
+        while seen and (seen[0].at_s < horizon or len(seen) >= self.max_entries):
+            self._forget(cam, seen.popleft())
         canonical = text.translate(self._table)
         keys = deletion_keys(canonical)
-        for entry in self._candidates(cam, canonical, keys):
-            if entry.track_id == track_id and entry.preview and not preview:
-                continue
-            similarity = Levenshtein.normalized_similarity(canonical, entry.canonical)
-            if similarity >= self.threshold and abs(at_s - entry.at_s) <= self.window_s:
-                return DedupHit(entry.event_id, similarity, at_s - entry.at_s)
-        entry = _Seen(at_s, canonical, track_id, preview, event_id)
-        cam.seen.append(entry)
-        for key in keys:
-            cam.index.setdefault(key, []).append(entry)
+        entry = _Seen(at_s, canonical, track_id, preview, event_id, keys)
+        if self._one_edit(len(canonical)):
+            # one pass over the index: look up each key and file the new entry under it at once; a
+            # duplicate (rare) is taken out again, as it is not remembered
+            index, found = cam.index, []
+            for key in keys:
+                bucket = index.get(key)
+                if bucket is None:
+                    index[key] = [entry]
+                else:
+                    found.append(bucket)
+                    bucket.append(entry)
+            hit = self._first_hit(entry, self._newest_first(found, entry)) if found else None
+            if hit is not None:
+                self._forget(cam, entry)
+                return hit
+        else:
+            hit = self._first_hit(entry, self._scored(cam, canonical))
+            if hit is not None:
+                return hit
+            for key in keys:
+                cam.index.setdefault(key, []).append(entry)
+        seen.append(entry)
         return None
 
-    def _candidates(self, cam: _Camera, canonical: str, keys: set[str]) -> list[_Seen]:
-        n = len(canonical)
-        if self.threshold > 0 and (1 - self.threshold) * (n + 1) / self.threshold < 2:
-            found: dict[int, _Seen] = {}
-            for key in keys:
-                for entry in cam.index.get(key, ()):
-                    found[id(entry)] = entry
-            return sorted(found.values(), key=lambda e: -e.at_s)
+    def _first_hit(self, new: _Seen, candidates: Iterable[_Seen]) -> DedupHit | None:
+        for entry in candidates:
+            if entry.track_id == new.track_id and entry.preview and not new.preview:
+                continue
+            similarity = Levenshtein.normalized_similarity(new.canonical, entry.canonical)
+            if similarity >= self.threshold and abs(new.at_s - entry.at_s) <= self.window_s:
+                return DedupHit(entry.event_id, similarity, new.at_s - entry.at_s)
+        return None
+
+    def _one_edit(self, n: int) -> bool:
+        """True when the threshold lets texts of length ``n`` differ by at most one edit (deletion index)."""
+        return self.threshold > 0 and (1 - self.threshold) * (n + 1) / self.threshold < 2
+
+    @staticmethod
+    def _newest_first(buckets: list[list[_Seen]], new: _Seen) -> list[_Seen]:
+        found = {id(entry): entry for bucket in buckets for entry in bucket if entry is not new}
+        return sorted(found.values(), key=lambda e: -e.at_s)
+
+    def _scored(self, cam: _Camera, canonical: str) -> list[_Seen]:
+        """Remembered entries of the camera at or above the threshold, best first (every one is scored:
+        thresholds below the deletion index's reach)."""
         texts = [e.canonical for e in cam.seen]
         scored = process.extract(canonical, texts, scorer=Levenshtein.normalized_similarity,
                                  score_cutoff=self.threshold, limit=None)
@@ -110,12 +140,16 @@ class Deduplicator:
 
     @staticmethod
     def _forget(cam: _Camera, entry: _Seen) -> None:
-        for key in deletion_keys(entry.canonical):
-            bucket = cam.index.get(key)
+        index = cam.index
+        for key in entry.keys:
+            bucket = index.get(key)
             if bucket is not None:
-                bucket.remove(entry)
+                for i, other in enumerate(bucket):  # by identity: equal tuples are different entries
+                    if other is entry:
+                        del bucket[i]
+                        break
                 if not bucket:
-                    del cam.index[key]
+                    del index[key]
 
     def size(self) -> int:
         return sum(len(cam.seen) for cam in self._cameras.values())

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 import math
+import os
 import re
 import socket
+import threading
 import time
-import uuid
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timezone
@@ -61,10 +62,46 @@ def normalise(text: str) -> str:
 
 def _finite(value: Any) -> bool:
     """A finite real number (Python or numpy scalar), not a bool."""
+    kind = type(value)
+    if kind is float:  # the usual case first: ~3x cheaper than the general test
+        return math.isfinite(value)
+    if kind is int:
+        return True
     try:
         return math.isfinite(value) and value is not True and value is not False
     except TypeError:
         return False
+
+
+class EventIds:
+    """Random (version 4) UUID strings, as ``str(uuid.uuid4())``, from ``os.urandom`` read 4 KiB at a time:
+    one system call per 256 ids instead of one per id, and no ``uuid.UUID`` object. The same kernel CSPRNG;
+    the buffer is dropped in a forked child, so parent and child never hand out the same ids."""
+
+    _CHUNK = 4096
+
+    def __init__(self) -> None:
+        self._buf, self._pos = b"", 0
+        self._lock = threading.Lock()
+        if hasattr(os, "register_at_fork"):
+            os.register_at_fork(after_in_child=self._drop)
+
+    def _drop(self) -> None:
+        self._buf, self._pos = b"", 0
+        self._lock = threading.Lock()
+
+    def __call__(self) -> str:
+        with self._lock:
+            pos = self._pos
+            if pos + 16 > len(self._buf):
+                self._buf, pos = os.urandom(self._CHUNK), 0
+            self._pos = pos + 16
+            h = self._buf[pos : pos + 16].hex()
+        # version nibble 4, variant bits 10 (RFC 4122), as uuid.UUID(version=4) sets them
+        return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{'89ab'[int(h[16], 16) & 3]}{h[17:20]}-{h[20:]}"
+
+
+new_event_id = EventIds()
 
 
 def _scores(values: Any) -> list[float]:
@@ -137,7 +174,7 @@ class EventProcessor:
             region = UNKNOWN_REGION  # formats known, none fits (alpr_edge.plates)
         if s.reject_format_mismatch and not matches:
             return ProcessResult(REJECTED, "format_mismatch")
-        event_id = str(uuid.uuid4())
+        event_id = new_event_id()
         if s.dedup_enabled:
             hit = self.dedup.check(
                 read.camera_id, text, read.last_seen_s, read.track_id, event_id, read.preview
@@ -168,20 +205,24 @@ class EventProcessor:
             return "missing_camera"
         if not _finite(read.first_seen_s) or not _finite(read.last_seen_s):
             return "invalid_timestamp"
-        if len(read.plate_bbox) != 4 or not all(_finite(v) for v in read.plate_bbox):
+        bbox = read.plate_bbox
+        if len(bbox) != 4 or not (_finite(bbox[0]) and _finite(bbox[1]) and _finite(bbox[2]) and _finite(bbox[3])):
             return "invalid_bbox"
         return None
 
     def _candidates(self, read: PlateRead) -> list[dict[str, Any]]:
-        valid = (c for c in read.candidates if isinstance(c.text, str) and _finite(c.confidence))
-        out = [{"text": c.text, "confidence": float(c.confidence)} for c in valid]
+        out = [
+            {"text": c.text, "confidence": float(c.confidence)}
+            for c in read.candidates
+            if isinstance(c.text, str) and _finite(c.confidence)
+        ]
         return out[: self.settings.max_candidates]
 
     def _record(
         self, read: PlateRead, event_id: str, text: str, region: str | None, matches: bool | None
     ) -> dict[str, Any]:
         now = self.clock()
-        x1, y1, x2, y2 = (float(v) for v in read.plate_bbox)
+        x1, y1, x2, y2 = read.plate_bbox
         candidates = self._candidates(read)
         quality = float(read.quality_score) if _finite(read.quality_score) else None
         return {
@@ -203,7 +244,7 @@ class EventProcessor:
             "vehicle": {"type": read.vehicle_type, "make": None, "model": None, "color": None}
             if read.vehicle_type
             else None,
-            "bbox": {"x1": x1, "y1": y1, "x2": x2, "y2": y2},
+            "bbox": {"x1": float(x1), "y1": float(y1), "x2": float(x2), "y2": float(y2)},
             "images": {"plate_url": None, "vehicle_url": None, "frame_url": None},
             "latency_ms": max(0, int((now - read.last_seen_s) * 1000)),
             "node": {"site": self.site, "host": self.host},
