@@ -194,7 +194,7 @@ def slots_from_table(probs: np.ndarray, alphabet: str, pad_char: str, per_slot: 
     pad = alphabet.index(pad_char) if pad_char in alphabet else -1
     out: list[Slot] = []
     for row in probs:
-        order = np.argsort(-row)
+        order = np.argsort(-row, kind="stable")  # ties as argmax (the decoder) breaks them
         if int(order[0]) == pad:
             continue
         out.append(tuple((alphabet[int(c)], float(row[c])) for c in order[: per_slot + 1] if int(c) != pad)[:per_slot])
