@@ -42,7 +42,7 @@ class OcrTrainConfig(BaseModel):
     synth_seed: int = Field(0, ge=0, description="Seed of the synthetic plates.")
     confusable_p: float = Field(0.35, ge=0, le=1, description="Share of confusable characters in synthetic text.")
     real_share: float = Field(0.35, ge=0, le=1, description="Share of each batch drawn from training-split crops.")
-    steps: int = Field(2000, ge=1, le=1_000_000, description="Optimiser steps.")
+    steps: int = Field(1200, ge=1, le=1_000_000, description="Optimiser steps.")
     batch_size: int = Field(48, ge=1, le=4096, description="Crops per step.")
     lr: float = Field(1e-4, gt=0, le=0.1, description="Peak learning rate (AdamW; linear warm-up, cosine decay).")
     warmup_steps: int = Field(50, ge=0, description="Warm-up steps.")
