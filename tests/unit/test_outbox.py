@@ -7,6 +7,7 @@ from pathlib import Path
 import pytest
 
 from alpr_edge.publishing import NewRow, OutboxFullError, SqliteOutbox
+from alpr_edge.publishing.outbox import id_ranges
 
 
 def rows(n: int, prefix: str = "e") -> list[NewRow]:
@@ -45,6 +46,38 @@ def test_fetch_after_pages_and_delete_batches(tmp_path: Path) -> None:
     assert box.delete([r.id for r in stored[:6]]) == 6
     assert box.depth == 4
     assert [r.event_id for r in box.fetch_after(0, 100)] == ["e6", "e7", "e8", "e9"]
+
+
+@pytest.mark.parametrize(("ids", "spans"), [
+    ([], []),
+    ([5], [(5, 5)]),
+    ([3, 1, 2], [(1, 3)]),
+    ([1, 2, 4, 5, 7], [(1, 2), (4, 5), (7, 7)]),
+    ([9, 3, 9, 4, 3], [(3, 4), (9, 9)]),  # duplicates count once
+    (iter([2, 1, 8]), [(1, 2), (8, 8)]),  # any iterable, once
+])
+def test_id_ranges(ids, spans) -> None:
+    assert id_ranges(ids) == spans
+
+
+def test_delete_removes_exactly_the_acknowledged_rows(tmp_path: Path) -> None:
+    box = SqliteOutbox(tmp_path / "o.sqlite3")
+    stored = box.add(rows(12))
+    # acknowledged per partition: interleaved, unordered, one id twice, one already gone
+    acked = [stored[i].id for i in (0, 6, 3, 9, 1, 7, 4, 10, 4)]
+    assert box.delete(acked) == 8 and box.depth == 4
+    assert [r.event_id for r in box.fetch_after(0, 100)] == ["e2", "e5", "e8", "e11"]
+    assert box.delete([stored[0].id, stored[2].id]) == 1 and box.depth == 3
+    assert box.delete([]) == 0
+
+
+def test_stored_rows_read_back_with_their_types(tmp_path: Path) -> None:
+    box = SqliteOutbox(tmp_path / "o.sqlite3", clock=Clock(7.5))
+    new = [NewRow("a", "t", "plate_event", None, b"\x00v", False), NewRow("b", "t", "s", b"k", b"w", True)]
+    stored = box.add(new)
+    got = box.fetch_after(0, 10)
+    assert got == stored
+    assert [(r.key, r.encoded, r.created_at) for r in got] == [(None, False, 7.5), (b"k", True, 7.5)]
 
 
 def test_oldest_age(tmp_path: Path) -> None:

@@ -17,7 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from functools import partial
-from typing import Any
+from typing import Any, NamedTuple
 
 from confluent_kafka import KafkaError, KafkaException, Producer
 
@@ -53,9 +53,9 @@ _RDKAFKA_LOG = logging.getLogger("alpr_edge.publishing.librdkafka")  # librdkafk
 _RDKAFKA_LOG.addFilter(_OncePerInterval())
 
 
-@dataclass(frozen=True)
-class Envelope:
-    """A record to deliver: ``schema`` names schemas/<schema>.avsc; ``key`` is the Kafka key (camera_id)."""
+class Envelope(NamedTuple):
+    """A record to deliver: ``schema`` names schemas/<schema>.avsc; ``key`` is the Kafka key (camera_id).
+    A named tuple: one is made per event, at a third of a frozen dataclass's cost."""
 
     event_id: str
     topic: str
