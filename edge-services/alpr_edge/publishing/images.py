@@ -59,6 +59,19 @@ def _day_end_s(name: str) -> float:
     return start + 86_400
 
 
+def _write_creating_folder(path: Path, data: bytes) -> None:
+    """Write ``path``, creating its folder; once more if the retention cleanup removed the (empty, past-day)
+    folder between the two steps (an event dated more than the retention ago, e.g. a wrong camera clock)."""
+    for attempt in (1, 2):
+        path.parent.mkdir(parents=True, exist_ok=True)
+        try:
+            path.write_bytes(data)
+            return
+        except FileNotFoundError:
+            if attempt == 2:
+                raise
+
+
 def _ascii(value: Any) -> str:
     return str(value).encode("ascii", "replace").decode()
 
@@ -121,11 +134,10 @@ class ImageStorageService:
         day = when.strftime("%Y-%m-%d")
         key = f"{day}/{read.camera_id}/{event_id}_{kind}.jpg"
         local = self.settings.local_dir / day / f"{read.camera_id}_{read.track_id}_{event_id}_{kind}.jpg"
-        local.parent.mkdir(parents=True, exist_ok=True)
         ok, buf = cv2.imencode(".jpg", image, [cv2.IMWRITE_JPEG_QUALITY, self.settings.jpeg_quality])
         if not ok:
             raise OSError("JPEG encoding failed")
-        local.write_bytes(buf.tobytes())
+        _write_creating_folder(local, buf.tobytes())
         entry = {
             "local_path": str(local),
             "key": key,
