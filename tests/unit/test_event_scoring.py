@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from alpr_edge.config import EdgeConfig
+from alpr_edge.config import CameraSettings, EdgeConfig
 from alpr_edge.evaluation import (
     DUPLICATE,
     MISSED,
@@ -27,8 +27,10 @@ from alpr_edge.evaluation import (
     table_lines,
 )
 from alpr_edge.events import ACCEPTED, DEDUPLICATED, ProcessResult
+from alpr_edge.pipeline_runner import EdgeRunner
 from alpr_edge.publishing import build_sink
 from alpr_edge.types import PlateCandidate, PlateRead
+from tests.unit.test_pipeline import fake_models, write_video
 
 HEADER = ["vehicle_id", "first_frame", "last_frame", "type", "readable", "plate_printed", "plate_normalized",
           "best_frame", "notes"]
@@ -212,3 +214,20 @@ def test_capture_through_the_real_delivery_sink_dedups_like_pilot(tmp_path: Path
     assert [(e.track_id, e.plate, e.first_frame, e.last_frame) for e in capture.events] == [
         (4, "34A23126", 82, 152), (7, "15C17174", 159, 240)]
     assert capture.outcomes["deduplicated"] == 1
+
+
+def test_runner_events_through_the_capture_carry_zero_based_track_frames(tmp_path: Path) -> None:
+    """The benchmark's path end to end with fake models: a car on the first 15 frames is one event 0-14."""
+    video = CameraSettings(id="v", source=write_video(tmp_path / "v.avi", 40))
+    cfg = offline_delivery_config(EdgeConfig(cameras=[video]), tmp_path)
+    cfg.sources.as_fast_as_possible = True
+    cfg.pipeline.plate_detect_interval_frames = 1
+    capture = EventCapture(build_sink(cfg, serve_metrics=False))
+    try:
+        EdgeRunner(cfg, fake_models(frames_with_car=15), capture).run()
+    finally:
+        capture.close()
+    (event,) = capture.events
+    assert (event.plate, event.first_frame) == ("ABC1234", 0) and 0 < event.last_frame <= 14
+    assert score(capture.events, [Passage("P1", 0, 14, "car", True, "ABC1234")]).read == 1
+    assert score(capture.events, [Passage("P1", 3, 14, "car", True, "ABC1234")]).read == 0  # 1-based would pass
