@@ -1,106 +1,215 @@
-"""storage rows: the staged JSON array and the casting SQL cover plate_events exactly."""
+"""storage rows: the binary COPY tuple covers plate_events exactly and encodes each column's type."""
 
 from __future__ import annotations
 
 import json
 import re
-from datetime import datetime, timezone
+import struct
+import uuid
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from alpr_common.schemas import schema_str
-from alpr_core.storage import COLUMNS, copy_line, event_json, insert_sql
-from alpr_core.storage.rows import COLUMN_SOURCES, row_values
+from alpr_core.storage import COLUMNS, binary_row, copy_columns, event_json
+from alpr_core.storage.rows import (
+    COLUMN_SOURCES,
+    COPY_HEADER,
+    COPY_TRAILER,
+    _generic_row,
+    _row_of_complete_event,
+    row_values,
+)
 from tests.factories import plate_event
 
 ROOT = Path(__file__).resolve().parents[2]
+PG_EPOCH = datetime(2000, 1, 1, tzinfo=timezone.utc)
 
 
-def table_columns() -> list[str]:
+def table_columns() -> dict[str, str]:
+    """plate_events column -> type, from scripts/init_db.sql."""
     text = (ROOT / "scripts" / "init_db.sql").read_text()
     body = re.search(r"CREATE TABLE IF NOT EXISTS plate_events \((.*?)\n\);", text, re.S)
     assert body
-    names = [
-        line.split()[0]
+    return {
+        line.split()[0]: line.split()[1].rstrip(",")
         for line in body.group(1).splitlines()
         if line.strip() and not line.strip().startswith(("--", "PRIMARY"))
-    ]
-    return names
+    }
 
 
-def test_every_table_column_but_created_at_is_written() -> None:
-    assert set(COLUMNS) == set(table_columns()) - {"created_at"}
+def test_every_table_column_but_created_at_is_written_with_its_type() -> None:
+    types = table_columns()
+    assert set(COLUMNS) == set(types) - {"created_at"}
+    assert {col: pg_type for col, (_, pg_type) in COLUMN_SOURCES.items()} == {
+        col: types[col] for col in COLUMN_SOURCES
+    }
+    assert copy_columns() == COLUMNS[:-1] and copy_columns(store_raw=True) == COLUMNS
 
 
-def staged(event: dict, store_raw: bool = False) -> dict:
-    """The staged line of ``event`` read back as {column: element}."""
-    line = copy_line(event, store_raw)
-    values = json.loads(line.replace(b"\\\\", b"\\"))
-    assert len(values) == len(COLUMNS) - (0 if store_raw else 1)
-    return dict(zip(COLUMNS, values, strict=False))
+def _array(data: bytes) -> list[float | None]:
+    ndim, _, oid = struct.unpack(">iii", data[:12])
+    assert oid == 700
+    if ndim == 0:
+        return []
+    size, lower = struct.unpack(">ii", data[12:20])
+    assert (ndim, lower) == (1, 1)
+    out, pos = [], 20
+    for _ in range(size):
+        (n,) = struct.unpack(">i", data[pos : pos + 4])
+        out.append(None if n < 0 else struct.unpack(">f", data[pos + 4 : pos + 8])[0])
+        pos += 4 + max(n, 0)
+    assert pos == len(data)
+    return out
 
 
-def test_the_staged_row_holds_every_column_in_order_with_epoch_millis() -> None:
-    event = plate_event(plate="XY12")
-    row = staged(event)
-    assert row["event_id"] == event["event_id"] and row["camera_id"] == event["camera_id"]
-    assert row["captured_at"] == int(event["captured_at"].timestamp() * 1000)
-    assert row["plate_normalized_text"] == "XY12" and row["host"] == event["node"]["host"]
-    assert row["candidates"][1] == {"text": "XY18", "confidence": 0.04}
-    assert row["bbox_y2"] == event["bbox"]["y2"] and row["read_count"] == event["extras"]["read_count"]
-    assert row["preview"] is False and row["vehicle_make"] is None
+DECODE: dict[str, Any] = {
+    "uuid": lambda d: str(uuid.UUID(bytes=d)),
+    "timestamptz": lambda d: PG_EPOCH + timedelta(microseconds=struct.unpack(">q", d)[0]),
+    "text": lambda d: d.decode(),
+    "bigint": lambda d: struct.unpack(">q", d)[0],
+    "integer": lambda d: struct.unpack(">i", d)[0],
+    "real": lambda d: struct.unpack(">f", d)[0],
+    "boolean": lambda d: {b"\x01": True, b"\x00": False}[d],
+    "jsonb": lambda d: json.loads(d[1:]) if d[:1] == b"\x01" else pytest.fail("jsonb version byte"),
+    "real[]": _array,
+}
+
+
+def decoded(row: bytes, store_raw: bool = False) -> dict[str, Any]:
+    """A binary COPY tuple read back as {column: value}, the way PostgreSQL's *_recv functions read it."""
+    columns = copy_columns(store_raw)
+    (count,) = struct.unpack(">h", row[:2])
+    assert count == len(columns)
+    types = [pg_type for _, pg_type in COLUMN_SOURCES.values()] + ["jsonb"]
+    out, pos = {}, 2
+    for col, pg_type in zip(columns, types, strict=False):
+        (n,) = struct.unpack(">i", row[pos : pos + 4])
+        out[col] = None if n < 0 else DECODE[pg_type](row[pos + 4 : pos + 4 + n])
+        pos += 4 + max(n, 0)
+    assert pos == len(row), "bytes left after the last field"
+    return out
+
+
+def millis(when: datetime) -> int:
+    return int(when.timestamp() * 1000)
+
+
+def test_every_column_round_trips_from_avro_millis_and_from_datetimes() -> None:
+    event = plate_event(plate="XY12", latency_ms=None, preview=True)
+    event["vehicle"]["make"] = "Škoda"
+    as_millis = {**event, "captured_at": millis(event["captured_at"]), "published_at": millis(event["published_at"])}
+    for source in (event, as_millis):
+        row = decoded(binary_row(source))
+        assert row["event_id"] == event["event_id"] and row["camera_id"] == event["camera_id"]
+        assert row["captured_at"] == event["captured_at"] and row["published_at"] == event["published_at"]
+        assert row["plate_normalized_text"] == "XY12" and row["host"] == event["node"]["host"]
+        assert row["candidates"] == event["plate"]["candidates"]
+        assert row["char_confidences"] == pytest.approx(event["plate"]["char_confidences"])
+        assert row["bbox_y2"] == event["bbox"]["y2"] and row["read_count"] == event["extras"]["read_count"]
+        assert row["vehicle_make"] == "Škoda" and row["vehicle_model"] is None and row["latency_ms"] is None
+        assert row["preview"] is True and row["matches_format"] is True and "raw" not in row
+
+
+UTC = timezone.utc
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        (datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC), datetime(2026, 1, 2, 3, 4, 5, 678901, tzinfo=UTC)),
+        (datetime(2026, 1, 2, 3, 4, 5), datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)),  # naive = UTC
+        (datetime(2026, 1, 2, 5, 4, 5, tzinfo=timezone(timedelta(hours=2))), datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC)),
+        (1767323045678, datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=UTC)),
+        (0, datetime(1970, 1, 1, tzinfo=UTC)),
+    ],
+)
+def test_timestamps_are_exact_microseconds_since_2000(value: Any, expected: datetime) -> None:
+    assert decoded(binary_row(plate_event(captured_at=value)))["captured_at"] == expected
 
 
 def test_raw_is_the_whole_event_only_when_asked() -> None:
     event = plate_event()
-    assert "raw" not in staged(event)
-    assert staged(event, store_raw=True)["raw"]["plate"]["text"] == event["plate"]["text"]
+    assert "raw" not in decoded(binary_row(event))
+    raw = decoded(binary_row(event, store_raw=True), store_raw=True)["raw"]
+    assert raw["plate"] == event["plate"] and raw["captured_at"] == millis(event["captured_at"])
 
 
-def test_missing_fields_and_records_are_null() -> None:
+def test_missing_fields_and_records_are_null_and_preview_defaults_to_false() -> None:
     event = plate_event()
-    del event["extras"], event["plate"]["region"]
-    row = staged(event)
+    del event["extras"], event["plate"]["region"], event["preview"]
+    row = decoded(binary_row(event))
     assert row["quality_score"] is None and row["roi"] is None and row["plate_region"] is None
-    assert row_values({"event_id": "x"})[1:] == [None] * (len(COLUMNS) - 2)
+    assert row["preview"] is False and row["plate_text"] == event["plate"]["text"]
+    assert row_values({"event_id": "x"})[1:] == [None] * (len(COLUMN_SOURCES) - 1)
 
 
-@pytest.mark.parametrize("plate", ["AB\\12", "TAB\tX", "NEW\nLINE", "ÉÜ漢"])
-def test_copy_line_is_one_line_with_doubled_backslashes(plate: str) -> None:
-    line = copy_line(plate_event(plate=plate))
-    assert line.endswith(b"\n") and line.count(b"\n") == 1 and b"\t" not in line
-    assert staged(plate_event(plate=plate))["plate_text"] == plate
+@pytest.mark.parametrize("plate", ["AB\\12", "TAB\tX", "NEW\nLINE", "ÉÜ漢", ""])
+def test_text_is_sent_as_is(plate: str) -> None:
+    row = decoded(binary_row(plate_event(plate=plate)))
+    assert row["plate_text"] == plate and row["candidates"][0]["text"] == plate
 
 
 @pytest.mark.parametrize("value", [float("nan"), float("inf"), float("-inf")])
 def test_non_finite_numbers_become_null(value: float) -> None:
-    """jsonb has no NaN/Infinity: the event is stored with a null there instead of being refused."""
+    """As with the former jsonb staging (no NaN there): the event is stored with a null instead."""
     event = plate_event()
     event["plate"]["confidence"] = value
-    event["plate"]["char_confidences"] = [0.9, value]
-    row = staged(event)
-    assert row["plate_confidence"] is None and row["char_confidences"] == [0.9, None]
+    event["bbox"]["x2"] = value
+    event["plate"]["char_confidences"] = [0.5, value]
+    row = decoded(binary_row(event))
+    assert row["plate_confidence"] is None and row["bbox_x2"] is None and row["bbox_x1"] == 10.0
+    assert row["char_confidences"] == [0.5, None]
 
 
-def test_datetimes_and_bytes_are_encoded_for_the_casting_sql() -> None:
+def test_empty_and_missing_arrays() -> None:
+    event = plate_event()
+    event["plate"]["char_confidences"] = []
+    assert decoded(binary_row(event))["char_confidences"] == []
+    event["plate"]["char_confidences"] = None
+    assert decoded(binary_row(event))["char_confidences"] is None
+
+
+@pytest.mark.parametrize("form", [str, lambda u: u.hex, lambda u: "{" + str(u).upper() + "}", lambda u: u.urn])
+def test_uuid_spellings_give_the_same_16_bytes(form: Any) -> None:
+    u = uuid.uuid4()
+    assert decoded(binary_row(plate_event(event_id=form(u))))["event_id"] == str(u)
+
+
+@pytest.mark.parametrize(
+    ("path", "value"),
+    [
+        (("event_id",), "not-a-uuid"),
+        (("plate", "confidence"), 1e39),  # beyond real's range
+        (("extras", "read_count"), 2**31),  # beyond integer's range
+        (("track_id",), 2**63),
+        (("camera_id",), 12),
+        (("plate", "text"), "\ud800"),  # a lone surrogate cannot be UTF-8
+    ],
+)
+def test_values_no_column_can_take_raise_value_error(path: tuple[str, ...], value: Any) -> None:
+    event = plate_event()
+    node = event
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    with pytest.raises(ValueError):
+        binary_row(event)
+
+
+def test_a_copy_stream_is_header_rows_trailer() -> None:
+    assert (b"PGCOPY\n\xff\r\n\x00" + bytes(8), struct.pack(">h", -1)) == (COPY_HEADER, COPY_TRAILER)
+
+
+def test_datetimes_and_bytes_are_encoded_as_json() -> None:
     event = plate_event()
     event["captured_at"] = datetime(2026, 1, 2, 3, 4, 5, 678000, tzinfo=timezone.utc)
     event["extras"] = {"blob": b"\x00\xff"}
     doc = json.loads(event_json(event))
     assert doc["captured_at"] == 1767323045678
     assert doc["extras"]["blob"] == "\x00\xff"
-
-
-@pytest.mark.parametrize(("store_raw", "raw_expr"), [(True, "d->32 FROM"), (False, "NULL::jsonb FROM")])
-@pytest.mark.parametrize("on_conflict", [True, False])
-def test_insert_sql_casts_each_element_and_raw_is_optional(store_raw: bool, raw_expr: str, on_conflict: bool) -> None:
-    text = insert_sql("plate_events", "plate_events_stage", store_raw, on_conflict).as_string(None)
-    assert text.startswith('INSERT INTO "plate_events"')
-    assert text.endswith("ON CONFLICT DO NOTHING") is on_conflict
-    assert raw_expr in text and "(d->>0)::uuid" in text and "d->11," in text
-    assert "translate(d->>12, '[]', '{}')::real[]" in text
-    assert [f"d->>{i}" in text or f"d->{i}" in text for i in range(32)] == [True] * 32
 
 
 def _leaf_paths(avro_type: object, prefix: tuple[str, ...] = ()) -> list[tuple[str, ...]]:
@@ -123,18 +232,55 @@ def test_every_field_of_the_plate_event_schema_has_a_column() -> None:
     assert len(_leaf_paths(schema)) > 25 and missing == []
 
 
-def test_the_spelled_out_row_matches_the_generic_one() -> None:
-    from alpr_core.storage.rows import _row_of_complete_event
+# A distinct value of each type, so a field in the wrong place cannot go unnoticed.
+SAMPLES: dict[str, Any] = {
+    "uuid": lambda i: str(uuid.UUID(int=i + 1)),
+    "timestamptz": lambda i: 1_700_000_000_000 + i,
+    "text": lambda i: f"v{i}",
+    "bigint": lambda i: 10_000 + i,
+    "integer": lambda i: 100 + i,
+    "real": lambda i: i + 0.5,
+    "boolean": lambda i: i % 2 == 0,
+    "jsonb": lambda i: [{"text": f"c{i}"}],
+    "real[]": lambda i: [i + 0.25, i + 0.75],
+}
 
-    event = plate_event(plate="Q9")
-    event["vehicle"]["make"] = "m"
-    assert list(_row_of_complete_event(event)) == row_values(event)
-    # distinct values everywhere, so an element in the wrong place cannot go unnoticed
-    flat = {col: f"v{i}" for i, col in enumerate(COLUMN_SOURCES)}
-    nested: dict = {}
-    for col, (path, _) in COLUMN_SOURCES.items():
+
+def test_the_spelled_out_row_matches_the_generic_one() -> None:
+    nested: dict[str, Any] = {}
+    for i, (path, pg_type) in enumerate(COLUMN_SOURCES.values()):
         node = nested
         for key in path[:-1]:
             node = node.setdefault(key, {})
-        node[path[-1]] = flat[col]
-    assert list(_row_of_complete_event(nested)) == list(flat.values()) == row_values(nested)
+        node[path[-1]] = SAMPLES[pg_type](i)
+    fast = _row_of_complete_event(nested)
+    assert fast == _generic_row(nested, store_raw=False)
+    row = decoded(fast)
+    assert [row[col] for col in ("roi", "track_id", "captured_at")] == [
+        "v27", 10_004, PG_EPOCH + timedelta(milliseconds=1_700_000_000_001 - 946_684_800_000)
+    ]
+    nested["preview"] = None  # NOT NULL column: both paths send false
+    assert decoded(_row_of_complete_event(nested))["preview"] is False
+    assert decoded(_generic_row(nested, store_raw=False))["preview"] is False
+
+
+@pytest.mark.parametrize(
+    "values",
+    [[0.5], [0.25, 1, 0.125], [i / 128 for i in range(70)], [0.5, None, 0.25], [3.4e38, -1e-3]],
+    ids=["one", "ints", "beyond-the-packers", "a-null", "extremes"],
+)
+def test_arrays_of_any_length_round_trip(values: list[Any]) -> None:
+    event = plate_event()
+    event["plate"]["char_confidences"] = values
+    got = decoded(binary_row(event))["char_confidences"]
+    assert [g is None for g in got] == [v is None for v in values]
+    assert [g for g in got if g is not None] == pytest.approx([v for v in values if v is not None], rel=1e-6)
+
+
+def test_repeated_strings_come_from_a_cache_that_starts_over_when_full() -> None:
+    from alpr_core.storage import rows
+
+    cameras = [f"cam-{i}" for i in range(rows._TEXTS_MAX + 10)]
+    for camera in cameras + cameras[:3]:
+        assert decoded(binary_row(plate_event(camera_id=camera)))["camera_id"] == camera
+    assert len(rows._TEXTS) <= rows._TEXTS_MAX

@@ -1,6 +1,6 @@
 """storage-consumer: plate events from Kafka into PostgreSQL/TimescaleDB (table plate_events)."""
 
-from .rows import COLUMNS, copy_line, event_json, insert_sql
+from .rows import COLUMNS, binary_row, copy_columns, event_json
 from .sink import PostgresEventSink
 
-__all__ = ["COLUMNS", "PostgresEventSink", "copy_line", "event_json", "insert_sql"]
+__all__ = ["COLUMNS", "PostgresEventSink", "binary_row", "copy_columns", "event_json"]

@@ -1,15 +1,17 @@
 """storage-consumer sink: batches of plate events into PostgreSQL/TimescaleDB.
 
-Each batch is one transaction: COPY of one JSON array per event into a per-connection temporary
-staging table (emptied on commit), then ``INSERT INTO plate_events ... SELECT <casts>`` (storage/rows.py).
+Each batch is one transaction: one binary ``COPY plate_events (...) FROM STDIN (FORMAT binary)`` of
+the batch's rows (storage/rows.py), straight into the table.
 
-Idempotent on (event_id, captured_at): redelivered events add nothing. A plain INSERT is tried first;
-only when it meets a duplicate (a redelivery after a crash, a producer retry) is the batch staged again
-and inserted with ``ON CONFLICT DO NOTHING``, which then stays on for ``CONFLICT_MODE_S``. ON CONFLICT
-probes the primary key once more per row before inserting (~12 % of the database's CPU per row in
-docs/benchmarks.md); a plain INSERT checks uniqueness in the same index descent. The same statements
-work on a hypertable and on a plain table. Connection failures (database restarting, network) are transient: the pool
-checks connections before use and reconnects; the runtime retries the batch with backoff.
+Idempotent on (event_id, captured_at): redelivered events add nothing. The direct COPY is tried first;
+only when it meets a duplicate (a redelivery after a crash, a producer retry) is the transaction rolled
+back, the same rows copied into a per-connection temporary staging table of the same columns (emptied
+on commit) and inserted with ``INSERT ... SELECT ... ON CONFLICT DO NOTHING``, which then stays on for
+``CONFLICT_MODE_S``. ON CONFLICT probes the primary key once more per row before inserting and the
+staging doubles the copying; the direct COPY checks uniqueness in the same index descent and inserts
+in multi-row heap batches. The same statements work on a hypertable and on a plain table.
+Connection failures (database restarting, network) are transient: the pool checks connections
+before use and reconnects; the runtime retries the batch with backoff.
 """
 
 from __future__ import annotations
@@ -26,7 +28,7 @@ from alpr_common.settings import DatabaseSettings
 
 from ..config import StorageSinkSettings
 from ..runtime import PermanentRecordError, Record, TransientSinkError
-from .rows import copy_line, insert_sql
+from .rows import COPY_HEADER, COPY_TRAILER, binary_row, copy_columns
 
 logger = logging.getLogger(__name__)
 
@@ -50,9 +52,14 @@ class PostgresEventSink:
         self._settings = settings
         self._db = db
         self._stage = f"{settings.table}_stage"
-        self._copy_sql = sql.SQL("COPY {} (d) FROM STDIN").format(sql.Identifier(self._stage))
-        self._insert_plain = insert_sql(settings.table, self._stage, settings.store_raw, on_conflict=False)
-        self._insert_idempotent = insert_sql(settings.table, self._stage, settings.store_raw)
+        table, stage = sql.Identifier(settings.table), sql.Identifier(self._stage)
+        self._columns = sql.SQL(", ").join(map(sql.Identifier, copy_columns(settings.store_raw)))
+        copy = "COPY {} ({}) FROM STDIN (FORMAT binary)"
+        self._copy_direct = sql.SQL(copy).format(table, self._columns)
+        self._copy_stage = sql.SQL(copy).format(stage, self._columns)
+        self._insert_staged = sql.SQL("INSERT INTO {} ({}) SELECT {} FROM {} ON CONFLICT DO NOTHING").format(
+            table, self._columns, self._columns, stage
+        )
         self._conflict_mode_until = 0.0
         self._pool = pool or ConnectionPool(
             db.conninfo(),
@@ -70,21 +77,22 @@ class PostgresEventSink:
     def _configure(self, conn: psycopg.Connection[Any]) -> None:
         timeout_ms = int(self._settings.statement_timeout_s * 1000)
         conn.execute(sql.SQL("SET statement_timeout = {}").format(sql.Literal(timeout_ms)))
+        # The table's own column types (collations included); only the conflict path writes to it.
         conn.execute(
-            sql.SQL("CREATE TEMP TABLE IF NOT EXISTS {} (d jsonb NOT NULL) ON COMMIT DELETE ROWS").format(
-                sql.Identifier(self._stage)
-            )
+            sql.SQL(
+                "CREATE TEMP TABLE IF NOT EXISTS {} ON COMMIT DELETE ROWS AS SELECT {} FROM {} WITH NO DATA"
+            ).format(sql.Identifier(self._stage), self._columns, sql.Identifier(self._settings.table))
         )
         conn.commit()
         logger.info("storage sink connected to %s:%s/%s", self._db.host, self._db.port, self._db.dbname)
 
     def prepare(self, value: dict[str, Any]) -> bytes:
-        """The record's COPY line, made by the runner in its poll thread right after decoding."""
-        return copy_line(value, self._settings.store_raw)
+        """The record's binary COPY row, made by the runner in its poll thread right after decoding."""
+        return binary_row(value, self._settings.store_raw)
 
     def _line(self, rec: Record) -> bytes:
         prepared = rec.prepared
-        return prepared if type(prepared) is bytes else copy_line(rec.value or {}, self._settings.store_raw)
+        return prepared if type(prepared) is bytes else binary_row(rec.value or {}, self._settings.store_raw)
 
     def write(self, batch: list[Record]) -> None:
         try:
@@ -100,14 +108,14 @@ class PostgresEventSink:
             ) from exc
 
     def _write_lines(self, lines: list[bytes]) -> int:
-        """One transaction: COPY the rows, insert them into the table. Returns rows inserted."""
-        data = b"".join(lines)
+        """One transaction: COPY the rows into the table. Returns rows inserted."""
+        data = b"".join((COPY_HEADER, *lines, COPY_TRAILER))
         with self._pool.connection() as conn, conn.cursor() as cur:
             if time.monotonic() >= self._conflict_mode_until:
                 try:
-                    return self._stage_and_insert(cur, data, self._insert_plain)
+                    return self._copy(cur, self._copy_direct, data)
                 except psycopg.errors.UniqueViolation:
-                    conn.rollback()  # the staged rows go with it
+                    conn.rollback()
                     self._conflict_mode_until = time.monotonic() + CONFLICT_MODE_S
                     logger.info(
                         "storage sink: %d row(s) include events already stored; inserting with ON CONFLICT "
@@ -115,12 +123,14 @@ class PostgresEventSink:
                         len(lines),
                         CONFLICT_MODE_S,
                     )
-            return self._stage_and_insert(cur, data, self._insert_idempotent)
+            self._copy(cur, self._copy_stage, data)
+            cur.execute(self._insert_staged)
+            return cur.rowcount
 
-    def _stage_and_insert(self, cur: psycopg.Cursor[Any], data: bytes, insert: sql.Composed) -> int:
-        with cur.copy(self._copy_sql) as copy:
+    @staticmethod
+    def _copy(cur: psycopg.Cursor[Any], statement: sql.Composed, data: bytes) -> int:
+        with cur.copy(statement) as copy:
             copy.write(data)
-        cur.execute(insert)
         return cur.rowcount
 
     def _isolate(self, batch: list[Record]) -> None:
