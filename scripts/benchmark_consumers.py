@@ -44,6 +44,7 @@ import fastavro
 import psycopg
 from confluent_kafka import Consumer, KafkaException, Producer, TopicPartition
 from confluent_kafka.admin import AdminClient, NewTopic
+from psycopg import sql
 
 import _bootstrap  # noqa: F401
 from _cpu import CpuMeter, cpu_keys, median_costs, pid_group, stack_groups
@@ -220,7 +221,9 @@ def run_consumer(
 
 def stored_rows(args: argparse.Namespace, camera: str) -> int:
     with psycopg.connect(args.dsn) as conn:
-        row = conn.execute("SELECT count(*) FROM plate_events WHERE camera_id = %s", (camera,)).fetchone()
+        row = conn.execute(
+            sql.SQL("SELECT count(*) FROM {} WHERE camera_id = %s").format(sql.Identifier(args.table)), (camera,)
+        ).fetchone()
     return int(row[0]) if row else 0
 
 
@@ -235,6 +238,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--events", type=int, default=200_000, help="events to preload (default 200000)")
     p.add_argument("--partitions", type=int, default=6, help="partitions of the benchmark topic")
     p.add_argument("--only", choices=["storage", "search"], help="run one consumer only")
+    p.add_argument(
+        "--table",
+        default="plate_events",
+        help="table the storage-consumer writes (storage.table), e.g. a copy with other indexes to compare",
+    )
     p.add_argument("--storage-batch", type=int, default=10000, help="storage-consumer batch_size")
     p.add_argument("--search-batch", type=int, default=2000, help="search-consumer batch_size")
     p.add_argument("--runs", type=int, default=3, help="runs of each consumer on the preloaded topic; medians reported")
@@ -244,8 +252,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         metavar="KEY=VALUE",
         action="append",
         default=[],
-        help="storage A/B: alternate runs without and with these consumer environment variables "
-        "(e.g. ALPR_STORAGE__STORE_RAW=false) and print both medians; repeatable",
+        help="A/B: alternate storage runs (search runs with --only search) without and with these consumer "
+        "environment variables (e.g. ALPR_STORAGE__STORE_RAW=false) and print both medians; repeatable",
     )
     p.add_argument("--bootstrap", default="127.0.0.1:9092")
     p.add_argument("--registry", default="http://127.0.0.1:8081/apis/ccompat/v7")
@@ -266,7 +274,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         preload(args, topic, camera)
         if args.ab:
-            return ab_compare(args, topic, camera)
+            return ab_compare(args, topic, camera, prefix)
         if args.only in (None, "storage"):
             rates["storage"], costs["storage"] = median_of_runs(
                 args, "storage", lambda: storage_run(args, topic, camera), lambda: delete_rows(args, camera)
@@ -304,22 +312,29 @@ def median_of_runs(
     return median, cpu
 
 
-def ab_compare(args: argparse.Namespace, topic: str, camera: str) -> int:
-    """Storage runs alternating baseline (A) and ``--ab`` variables (B): the machine's speed drifts
-    between minutes, so only interleaved runs compare two settings fairly."""
+def ab_compare(args: argparse.Namespace, topic: str, camera: str, prefix: str) -> int:
+    """Runs alternating baseline (A) and ``--ab`` variables (B) of the storage-consumer (or of the
+    search-consumer with ``--only search``): the machine's speed drifts between minutes, so only
+    interleaved runs compare two settings fairly."""
+    kind = args.only or "storage"
     variant = dict(item.split("=", 1) for item in args.ab)
+    if kind == "search":
+        one_run: Callable[[dict[str, str]], Run] = lambda env: search_run(args, topic, prefix, env)  # noqa: E731
+        between: Callable[[], None] = lambda: delete_indices(args, prefix)  # noqa: E731
+    else:
+        one_run, between = (lambda env: storage_run(args, topic, camera, env)), (lambda: delete_rows(args, camera))
     runs: dict[str, list[Run]] = {"A": [], "B": []}
     for i in range(args.runs):
         for name, env in (("A", {}), ("B", variant)):
             if runs["A"] or runs["B"]:
-                delete_rows(args, camera)
-            runs[name].append(storage_run(args, topic, camera, env))
-            say(f"storage {name} run {i + 1}/{args.runs}: {runs[name][-1].rate:,.0f}/s")
+                between()
+            runs[name].append(one_run(env))
+            say(f"{kind} {name} run {i + 1}/{args.runs}: {runs[name][-1].rate:,.0f}/s")
     a, b = (statistics.median(r.rate for r in runs[k]) for k in ("A", "B"))
     print(
-        f"storage_a_events_per_s={a:.0f} storage_b_events_per_s={b:.0f} b_over_a={b / a:.3f} "
-        f"{cpu_keys('storage_a', median_costs([r.cpu for r in runs['A']]))} "
-        f"{cpu_keys('storage_b', median_costs([r.cpu for r in runs['B']]))}",
+        f"{kind}_a_per_s={a:.0f} {kind}_b_per_s={b:.0f} b_over_a={b / a:.3f} "
+        f"{cpu_keys(f'{kind}_a', median_costs([r.cpu for r in runs['A']]))} "
+        f"{cpu_keys(f'{kind}_b', median_costs([r.cpu for r in runs['B']]))}",
         flush=True,
     )
     return 0
@@ -329,19 +344,30 @@ def storage_run(args: argparse.Namespace, topic: str, camera: str, env: dict[str
     """One storage-consumer run from process start until caught up, started on a quiet database."""
     wait_for_quiet_db(args)
     secs, cpu = run_consumer(
-        args, "storage", topic, {"ALPR_STORAGE_CONSUMER__BATCH_SIZE": str(args.storage_batch), **(env or {})}
+        args,
+        "storage",
+        topic,
+        {
+            "ALPR_STORAGE_CONSUMER__BATCH_SIZE": str(args.storage_batch),
+            "ALPR_STORAGE__TABLE": args.table,
+            **(env or {}),
+        },
     )
     rows = stored_rows(args, camera)
-    say(f"storage: {rows:,} rows in plate_events for camera {camera}")
+    say(f"storage: {rows:,} rows in {args.table} for camera {camera}")
     return Run(rows / secs, cpu)
 
 
-def search_run(args: argparse.Namespace, topic: str, prefix: str) -> Run:
+def search_run(args: argparse.Namespace, topic: str, prefix: str, env: dict[str, str] | None = None) -> Run:
     secs, cpu = run_consumer(
         args,
         "search",
         topic,
-        {"ALPR_SEARCH_CONSUMER__BATCH_SIZE": str(args.search_batch), "ALPR_SEARCH__INDEX_PREFIX": prefix},
+        {
+            "ALPR_SEARCH_CONSUMER__BATCH_SIZE": str(args.search_batch),
+            "ALPR_SEARCH__INDEX_PREFIX": prefix,
+            **(env or {}),
+        },
     )
     es(args, "POST", f"/{prefix}/_refresh")
     docs = int(es(args, "GET", f"/{prefix}/_count")["count"])
@@ -365,8 +391,9 @@ def wait_for_quiet_db(args: argparse.Namespace, limit_s: float = 120.0) -> None:
 
 def delete_rows(args: argparse.Namespace, camera: str) -> None:
     with psycopg.connect(args.dsn, autocommit=True) as conn:
-        conn.execute("DELETE FROM plate_events WHERE camera_id = %s", (camera,))
-        conn.execute("VACUUM plate_events")  # the next run inserts into reclaimed space, as this one did
+        table = sql.Identifier(args.table)
+        conn.execute(sql.SQL("DELETE FROM {} WHERE camera_id = %s").format(table), (camera,))
+        conn.execute(sql.SQL("VACUUM {}").format(table))  # the next run inserts into reclaimed space, as this one did
 
 
 def delete_indices(args: argparse.Namespace, prefix: str) -> None:

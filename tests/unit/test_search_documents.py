@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import math
 from datetime import datetime, timedelta, timezone
 
 import pytest
@@ -9,6 +11,7 @@ import pytest
 from alpr_core.runtime import PermanentRecordError, Record, TransientSinkError
 from alpr_core.search import (
     bulk_action,
+    bulk_lines,
     event_document,
     index_name,
     index_template,
@@ -36,6 +39,19 @@ def test_bulk_action_uses_event_id() -> None:
     assert action["_id"] == event["event_id"] and action["_op_type"] == "index"
     assert action["_source"]["plate"]["normalized_text"] == "XY99ZZ"
     assert action["_source"]["captured_at"].endswith("+00:00")
+
+
+def test_bulk_lines_are_the_action_as_ndjson_with_non_finite_numbers_null() -> None:
+    event = plate_event(plate="XY99ZZ")
+    event["plate"]["confidence"] = math.nan
+    event["bbox"]["x1"] = math.inf
+    data = bulk_lines("alpr-events", event)
+    assert data.endswith(b"\n") and data.count(b"\n") == 2
+    header, source = (json.loads(line) for line in data.splitlines())
+    action = bulk_action("alpr-events", event)
+    assert header == {"index": {"_index": action["_index"], "_id": event["event_id"]}}
+    assert source["plate"]["confidence"] is None and source["bbox"]["x1"] is None
+    assert {**source, "plate": None, "bbox": None} == {**action["_source"], "plate": None, "bbox": None}
 
 
 def test_document_flattens_node_and_candidates() -> None:

@@ -10,6 +10,8 @@ from __future__ import annotations
 from datetime import datetime, timezone
 from typing import Any
 
+import orjson
+
 PLATE_NGRAM_ANALYZER = "plate_edge_ngram"
 PLATE_SEARCH_ANALYZER = "plate_search"
 
@@ -63,6 +65,14 @@ def bulk_action(prefix: str, event: dict[str, Any]) -> dict[str, Any]:
         "_id": event["event_id"],
         "_source": event_document(event),
     }
+
+
+def bulk_lines(prefix: str, event: dict[str, Any]) -> bytes:
+    """The two NDJSON lines of ``bulk_action`` for the _bulk endpoint, serialised once by orjson
+    (NaN and infinities as null: JSON has neither)."""
+    action = bulk_action(prefix, event)
+    header = {"index": {"_index": action["_index"], "_id": action["_id"]}}
+    return orjson.dumps(header) + b"\n" + orjson.dumps(action["_source"]) + b"\n"
 
 
 def _keyword() -> dict[str, Any]:

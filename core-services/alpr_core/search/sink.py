@@ -1,9 +1,12 @@
 """search-consumer sink: plate events into OpenSearch monthly indices with the bulk helper.
 
-The first write installs the index template and the ISM retention policy (idempotent). A batch is
-sent as bulk requests (``max_chunk_bytes`` each); documents refused with 429 are retried inside the
-helper (``max_429_retries``, exponential backoff) and, if still refused, the whole batch is retried by
-the runtime with the partitions paused: 429 is back-pressure, never a reason to drop or dead-letter.
+The first write installs the index template and the ISM retention policy (idempotent). Each event's
+two bulk lines are serialised by orjson in the runner's poll thread (``prepare``); a batch is sent
+as bulk requests of at most ``max_chunk_bytes``, whose replies are filtered down to each item's
+status and error (``filter_path``: no per-item JSON to build and parse for accepted documents).
+Documents refused with 429 are sent again (``max_429_retries``, backoff 1, 2, 4, 8 s) and, if still
+refused, the whole batch is retried by the runtime with the partitions paused: 429 is back-pressure,
+never a reason to drop or dead-letter.
 Connection errors and 5xx are transient too; a 4xx other than 429 (a document OpenSearch can never
 index) is permanent for that document only.
 """
@@ -12,9 +15,11 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
+from collections.abc import Iterator
 from typing import Any
 
-from opensearchpy import OpenSearch, helpers
+from opensearchpy import OpenSearch
 from opensearchpy.exceptions import ConnectionError as OsConnectionError
 from opensearchpy.exceptions import NotFoundError, TransportError
 
@@ -22,9 +27,13 @@ from alpr_common.settings import SearchSettings
 
 from ..config import SearchSinkSettings
 from ..runtime import PermanentRecordError, Record, TransientSinkError
-from .documents import bulk_action, index_template, ism_policy
+from .documents import bulk_lines, index_template, ism_policy
 
 logger = logging.getLogger(__name__)
+
+# Bulk replies carry only what failure handling reads; items stay in request order.
+BULK_FILTER = "errors,items.*.status,items.*.error"
+MAX_BACKOFF_S = 8.0
 
 
 def make_client(search: SearchSettings, timeout_s: float) -> OpenSearch:
@@ -41,6 +50,10 @@ def make_client(search: SearchSettings, timeout_s: float) -> OpenSearch:
         http_compress=False,
         pool_maxsize=4,  # concurrent sub-batch writes (runner sink_threads) each need a connection
     )
+
+
+def _indexed(status: Any) -> bool:
+    return isinstance(status, int) and status < 300
 
 
 def _transient_status(status: Any) -> bool:
@@ -132,26 +145,59 @@ class OpenSearchEventSink:
                 raise TransientSinkError(f"OpenSearch {exc.status_code}: {exc.error}") from exc
             raise
 
+    def prepare(self, value: dict[str, Any]) -> bytes:
+        """The event's bulk lines, made by the runner in its poll thread right after decoding; ValueError
+        (the record is dead-lettered) for an event without the fields of a document."""
+        try:
+            return bulk_lines(self._prefix, value)
+        except (KeyError, AttributeError) as exc:
+            raise ValueError(f"not a plate event document: {type(exc).__name__}: {exc}") from None
+
+    def _lines(self, rec: Record) -> bytes:
+        prepared = rec.prepared
+        return prepared if type(prepared) is bytes else bulk_lines(self._prefix, rec.value or {})
+
     def _bulk(self, batch: list[Record]) -> None:
-        by_id = {rec.value["event_id"]: rec for rec in batch if rec.value}
-        actions = [bulk_action(self._prefix, rec.value) for rec in batch if rec.value]
-        failed = [
-            item
-            for ok, item in helpers.streaming_bulk(
-                self._client,
-                actions,
-                chunk_size=max(1, len(actions)),
-                max_chunk_bytes=self._settings.max_chunk_bytes,
-                max_retries=self._settings.max_429_retries,
-                initial_backoff=1,
-                max_backoff=8,
-                raise_on_error=False,
-                raise_on_exception=True,
-                yield_ok=False,
-            )
-            if not ok
-        ]
-        raise_for_failures(failed, by_id)
+        pending = [(rec, self._lines(rec)) for rec in batch if rec.value]
+        failed: list[dict[str, Any]] = []
+        for attempt in range(self._settings.max_429_retries + 1):
+            if attempt:
+                time.sleep(min(MAX_BACKOFF_S, 2.0 ** (attempt - 1)))
+            refused: list[tuple[Record, bytes]] = []
+            for chunk in self._chunks(pending):
+                for (rec, lines), item in self._failed_items(chunk):
+                    if item.get("status") == 429:
+                        refused.append((rec, lines))
+                    else:
+                        failed.append({"index": {**item, "_id": rec.value["event_id"]}})  # type: ignore[index]
+            pending = refused
+            if not pending:
+                break
+        failed.extend({"index": {"_id": rec.value["event_id"], "status": 429}} for rec, _ in pending)  # type: ignore[index]
+        raise_for_failures(failed, {rec.value["event_id"]: rec for rec in batch if rec.value})
+
+    def _chunks(self, docs: list[tuple[Record, bytes]]) -> Iterator[list[tuple[Record, bytes]]]:
+        """``docs`` in runs of at most ``max_chunk_bytes`` (at least one document each)."""
+        chunk: list[tuple[Record, bytes]] = []
+        size = 0
+        for doc in docs:
+            if chunk and size + len(doc[1]) > self._settings.max_chunk_bytes:
+                yield chunk
+                chunk, size = [], 0
+            chunk.append(doc)
+            size += len(doc[1])
+        if chunk:
+            yield chunk
+
+    def _failed_items(self, chunk: list[tuple[Record, bytes]]) -> list[tuple[tuple[Record, bytes], dict[str, Any]]]:
+        """One bulk request; the documents it did not index, each with its reply item (status, error)."""
+        reply = self._client.bulk(body=b"".join(lines for _, lines in chunk), filter_path=BULK_FILTER)
+        if not reply.get("errors"):
+            return []
+        items = [next(iter(item.values())) for item in reply.get("items", [])]
+        if len(items) != len(chunk):
+            raise TransientSinkError(f"bulk reply with {len(items)} items for {len(chunk)} documents")
+        return [(doc, item) for doc, item in zip(chunk, items, strict=True) if not _indexed(item.get("status"))]
 
     def close(self) -> None:
         self._client.close()
