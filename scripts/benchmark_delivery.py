@@ -39,6 +39,7 @@ from alpr_edge.publishing import (
     EdgeMetrics,
     SqliteOutbox,
     make_encoder,
+    relax_gc,
 )
 from alpr_edge.publishing.settings import OutboxSettings, PublisherSettings
 from alpr_edge.types import PlateCandidate, PlateRead
@@ -94,6 +95,7 @@ def topic_size(kafka: KafkaSettings, topic: str) -> int:
 
 def build(args: argparse.Namespace, kafka: KafkaSettings, live: bool = True) -> DeliverySink:
     """Processor + outbox + delivery (no crops, no CSV, no /metrics server) on ``args.topic``."""
+    relax_gc()  # as build_sink (pilot.py) does
     topics = TopicsSettings(plates=TopicSpec(name=args.topic))
     processor = EventProcessor(EventSettings(dedup_enabled=not args.no_dedup))
     outbox = SqliteOutbox(args.outbox)

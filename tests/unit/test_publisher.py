@@ -5,6 +5,7 @@ librdkafka is real here; it points at a closed port, so messages expire as they 
 
 from __future__ import annotations
 
+import gc
 import io
 import logging
 import struct
@@ -29,6 +30,7 @@ from alpr_edge.publishing import (
 )
 from alpr_edge.publishing.encoding import cavro
 from alpr_edge.publishing.settings import OutboxSettings, PublisherSettings
+from alpr_edge.publishing.sink import GC_THRESHOLDS
 from tests.factories import plate_event
 from tests.waiting import wait_until
 
@@ -222,7 +224,12 @@ def test_build_sink_without_kafka_keeps_events_in_the_outbox_and_the_csv(tmp_pat
     cfg.images.enabled = False
     cfg.metrics.enabled = False
     cfg.outbox.path, cfg.outbox.csv_log_path = tmp_path / "o.sqlite3", tmp_path / "events.csv"
-    sink = build_sink(cfg)
+    thresholds = gc.get_threshold()
+    try:
+        sink = build_sink(cfg)
+        assert gc.get_threshold() == GC_THRESHOLDS  # the publishing process's young collections are rarer
+    finally:
+        gc.set_threshold(*thresholds)
     read = PlateRead(camera_id="cam-1", track_id=1, text="XYZ789", confidence=0.9, char_confidences=(),
                      candidates=(), plate_bbox=(0.0, 0.0, 1.0, 1.0), first_seen_s=1e9, last_seen_s=1e9,
                      frame_number=1, read_count=1, quality_score=0.5)

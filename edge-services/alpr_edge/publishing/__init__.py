@@ -5,7 +5,7 @@ from .encoding import AvroEncoder, JsonEncoder, RegistryUnavailable, make_encode
 from .images import ImageStorageService, minio_client
 from .metrics import EdgeMetrics
 from .outbox import NewRow, OutboxFullError, OutboxRow, SqliteOutbox
-from .sink import DeliverySink, build_sink, wait_delivered
+from .sink import DeliverySink, build_sink, relax_gc, wait_delivered
 
 __all__ = [
     "AvroEncoder",
@@ -25,5 +25,6 @@ __all__ = [
     "make_encoder",
     "minio_client",
     "producer_config",
+    "relax_gc",
     "wait_delivered",
 ]
