@@ -39,13 +39,18 @@ BENCH = str(ROOT / "scripts" / "benchmark_delivery.py")
 def create_topic(bootstrap: str, partitions: int = 3) -> str:
     topic = f"it.delivery.{uuid.uuid4().hex[:10]}"
     admin = AdminClient({"bootstrap.servers": bootstrap})
-    admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)])[topic].result(30)
+    admin.create_topics([NewTopic(topic, num_partitions=partitions, replication_factor=1)],
+                        request_timeout=120)[topic].result(180)
     return topic
 
 
 def delete_topic(bootstrap: str, topic: str) -> None:
+    # Generous deadlines: right after an outage test restarts Kafka, a loaded broker may take well over
+    # 30 s to answer the first admin request (seen once in the stress runs).
+    future = AdminClient({"bootstrap.servers": bootstrap}).delete_topics(
+        [topic], operation_timeout=60, request_timeout=120)[topic]
     with contextlib.suppress(KafkaException):
-        AdminClient({"bootstrap.servers": bootstrap}).delete_topics([topic])[topic].result(30)
+        future.result(180)
 
 
 def make_sink(tmp_path: Path, kafka: KafkaSettings, topic: str, *, auto_register: bool = True,
