@@ -9,7 +9,8 @@ docs/training.md); models are chosen on ``validation`` only, and ``training`` ph
 Each ``IMAGE.txt`` holds ``file<TAB>x<TAB>y<TAB>w<TAB>h<TAB>PLATE``. Per image the primary read is the
 read whose box overlaps the label most (IoU > 0.4), else the first (most plate-like) read. Metrics:
 detected (a read's box IoU > 0.4 with the label), top1 (primary text equals the label), topN (label among
-the primary read's candidates), ms_median (median wall time of PlateReader.read per image, decode excluded).
+the primary read's candidates), first1 (the first, most plate-like read's text equals the label: what
+``alpr-read`` lists first), ms_median (median wall time of PlateReader.read per image, decode excluded).
 A line before it gives the median process CPU time per image (all threads), which other load on the
 machine disturbs much less than wall time.
 The last line ends with ``read_cpu_ms_per_1k=..``: CPU milliseconds of this process (all threads, from
@@ -62,6 +63,7 @@ class Outcome:
     ms: float
     text: str
     cpu_ms: float = 0.0
+    first: str = ""  # text of the first (most plate-like) read, what alpr-read lists first
 
 
 def normalize(text: str) -> str:
@@ -99,7 +101,8 @@ def evaluate(reader: PlateReader, label: Label) -> Outcome:
     if read is None:
         return Outcome(False, False, False, ms, "", cpu_ms)
     texts = {normalize(c.text) for c in read.candidates} | {normalize(read.text)}
-    return Outcome(detected, normalize(read.text) == label.plate, label.plate in texts, ms, read.text, cpu_ms)
+    return Outcome(detected, normalize(read.text) == label.plate, label.plate in texts, ms, read.text, cpu_ms,
+                   normalize(reads[0].text))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -126,6 +129,7 @@ def main(argv: list[str] | None = None) -> int:
         if details:
             details.write(json.dumps({"file": str(label.image), "label": label.plate, "read": out.text,
                                       "detected": out.detected, "top1": out.top1, "topN": out.topn,
+                                      "first": out.first,
                                       "ms": round(out.ms, 1)}) + "\n")
         top1 = sum(o.top1 for o in outcomes) / i
         print(f"\r[{i}/{len(labels)}] top1={top1:.3f} last={out.ms:.0f}ms", end="", file=sys.stderr,
@@ -137,10 +141,11 @@ def main(argv: list[str] | None = None) -> int:
     n = len(outcomes)
     rate = {key: sum(getattr(o, key) for o in outcomes) / n for key in ("detected", "top1", "topn")}
     ms_median = statistics.median(o.ms for o in outcomes)
+    first1 = sum(o.first == lab.plate for o, lab in zip(outcomes, labels, strict=True)) / n
     print(f"cpu_ms_median={statistics.median(o.cpu_ms for o in outcomes):.1f} (process CPU time per image, "
           f"all threads; less sensitive to other load than wall time)")
     print(f"detected={rate['detected']:.3f} top1={rate['top1']:.3f} topN={rate['topn']:.3f} "
-          f"ms_median={ms_median:.1f} n={n} split={args.split} {cpu_keys('read', costs)}")
+          f"ms_median={ms_median:.1f} n={n} split={args.split} {cpu_keys('read', costs)} first1={first1:.3f}")
     return 0
 
 
