@@ -58,6 +58,13 @@ class SearchSinkSettings(StrictModel):
     shards: int = Field(1, ge=1, le=64, description="Primary shards of each monthly index.")
     replicas: int = Field(0, ge=0, le=5, description="Replicas of each monthly index (0 on a single node).")
     refresh_interval_s: float = Field(1.0, gt=0, le=300, description="Index refresh interval.")
+    catchup_refresh_interval_s: float = Field(
+        30.0, gt=0, le=300,
+        description="Refresh interval of the indices while the consumer catches up (records older than "
+                    "catchup_lag_s): fewer, larger segments; documents become searchable later.")
+    catchup_lag_s: float = Field(
+        30.0, gt=0, le=86400,
+        description="A batch whose newest record is older than this (Kafka timestamp) means catching up.")
     request_timeout_s: float = Field(30.0, gt=0, le=600, description="Timeout of one bulk request.")
     max_chunk_bytes: int = Field(10 * 1024 * 1024, ge=1024, le=100 * 1024 * 1024,
                                  description="Largest bulk request body in bytes.")

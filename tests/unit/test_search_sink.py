@@ -22,6 +22,11 @@ class ScriptedClient:
     def __init__(self, statuses: list[dict[str, int]]):
         self.statuses = statuses
         self.requests: list[list[str]] = []  # event ids per request
+        self.indices = self  # the refresh tuner's put_settings lands here
+        self.settings: list[dict[str, Any]] = []
+
+    def put_settings(self, index: str, body: dict[str, Any]) -> None:
+        self.settings.append(body)
 
     def bulk(self, body: bytes, filter_path: str) -> dict[str, Any]:
         assert filter_path == sink_module.BULK_FILTER
@@ -66,6 +71,7 @@ def test_refused_with_429_are_sent_again_alone_with_backoff(no_backoff: list[flo
     client.statuses = [{ids[1]: 429}, {ids[1]: 429}]
     sink.write(batch)
     assert client.requests == [ids, [ids[1]], [ids[1]]] and no_backoff == [1.0, 2.0]
+    assert client.settings == [{"index": {"refresh_interval": "1000ms"}}]  # fresh records: live
 
 
 def test_429_beyond_the_retries_is_transient(no_backoff: list[float]) -> None:

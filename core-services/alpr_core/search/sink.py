@@ -28,6 +28,7 @@ from alpr_common.settings import SearchSettings
 from ..config import SearchSinkSettings
 from ..runtime import PermanentRecordError, Record, TransientSinkError
 from .documents import bulk_lines, index_template, ism_policy
+from .refresh import RefreshTuner
 
 logger = logging.getLogger(__name__)
 
@@ -91,6 +92,7 @@ class OpenSearchEventSink:
         self._client = client or make_client(search, settings.request_timeout_s)
         self._ready = False
         self._setup_lock = threading.Lock()
+        self._refresh = RefreshTuner(self._client, self._prefix, settings)
 
     def setup(self) -> None:
         """Install the index template and the ISM policy (both idempotent)."""
@@ -138,6 +140,7 @@ class OpenSearchEventSink:
                     if not self._ready:
                         self.setup()
             self._bulk(batch)
+            self._refresh.observe(max((rec.timestamp_ms or 0 for rec in batch), default=None) or None)
         except (OsConnectionError, ConnectionError, TimeoutError) as exc:
             raise TransientSinkError(f"OpenSearch unreachable: {exc}") from exc
         except TransportError as exc:

@@ -146,7 +146,7 @@ def _real_array(values: list[float | None] | None) -> bytes:
     if not n:
         return _EMPTY_REAL_ARRAY
     try:
-        total = sum(values)  # TypeError with a None, NaN with a non-finite element
+        total = sum(values)  # type: ignore[arg-type]  # TypeError with a None, NaN with a non-finite one
         if not total - total and n <= _ARRAY_PACKED_MAX:
             packer, template = _ARRAYS.get(n) or _array_packer(n)
             args = template.copy()
