@@ -17,6 +17,7 @@ import socket
 import subprocess
 import threading
 import time
+import warnings
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
@@ -89,6 +90,13 @@ class RtspServer:
             self.lines.append(line.rstrip())
             if line.startswith("READY "):
                 ready.set()
+
+    def exited(self) -> bool:
+        return self.proc is not None and self.proc.poll() is not None
+
+    def describe(self) -> str:
+        code = None if self.proc is None else self.proc.poll()
+        return f"exit code {code}, last output {self.lines[-5:]}"
 
     def signal(self, sig: signal.Signals) -> None:
         assert self.proc is not None
@@ -223,5 +231,13 @@ def test_rtsp_camera_frozen_server(rtsp_server: RtspServer, cameras: dict[str, C
 
     rtsp_server.signal(signal.SIGCONT)
     frames_before = rtsp.stats.frames_read
+    # The GStreamer test server itself (not our code) exited once after SIGCONT in a loaded stress run
+    # (every reconnect then got "connection refused"). The camera's side is the same either way: the stream
+    # comes back on the same URL and it must reconnect by itself; so start the server again, loudly.
+    wait_for(lambda: rtsp.stats.snapshot().state is CameraState.ONLINE or rtsp_server.exited(), 60,
+             "the camera back online or the test server gone")
+    if rtsp_server.exited():
+        warnings.warn(f"RTSP test server exited after SIGCONT ({rtsp_server.describe()}); restarted", stacklevel=1)
+        rtsp_server.start()
     _assert_online(rtsp, min_frames=frames_before + 10)
     assert rtsp.stats.snapshot().reconnects >= 1
