@@ -20,6 +20,7 @@ from .events.settings import EventSettings
 from .pipeline_config import OutputSettings, PipelineSettings, SourceSettings
 from .plates.packs import check_region, load_packs
 from .plates.settings import PlateFormatSettings
+from .plates.verify import PlateVerifierSettings
 from .publishing.settings import ImageSettings, MetricsSettings, OutboxSettings, PublisherSettings
 
 
@@ -82,6 +83,17 @@ class DetectorSettings(StrictModel):
                                        "detector on grid x grid overlapping tiles (0 or 1: off).")
     tile_imgsz: int = Field(640, ge=64, le=2048, multiple_of=32, description="Input long side of a tile pass.")
     tile_overlap: float = Field(0.25, ge=0.0, le=1.0, description="Tiles grow by this share of a grid cell.")
+    vehicle_pass_imgsz: int | None = Field(
+        1280, ge=64, le=2048, multiple_of=32,
+        description="Still images, pass after the whole-image ones when none found a plate scoring escalate_below: "
+                    "the plate detector on each vehicle crop padded to a square of this side in px (None: off).")
+    vehicle_pass_max_vehicles: int = Field(2, ge=1, le=20, description="Vehicle pass: largest vehicles searched.")
+    vehicle_pass_margin: float = Field(0.05, ge=0.0, le=1.0,
+                                       description="Vehicle pass: the vehicle box grows by this share per side.")
+    plate_candidate_conf: float = Field(
+        0.15, ge=0.0, le=1.0,
+        description="Still images: boxes scoring this up to plate_conf are read only when no read of the boxes "
+                    "above plate_conf is plate-like (ocr.verifier); = plate_conf: never.")
     min_plate_vehicle_overlap: float = Field(0.5, ge=0.0, le=1.0,
                                              description="Share of a plate box inside a vehicle to match it.")
     intra_op_threads: int = Field(2, ge=0, le=256, description="ONNX Runtime intra-op threads (0 = default).")
@@ -112,6 +124,9 @@ class OcrSettings(StrictModel):
                                          "more confident.")
     ppocr_det_imgsz: int = Field(160, ge=64, le=960, multiple_of=32,
                                  description="Long side of the plate crop for the PP-OCR line detector.")
+    verifier: PlateVerifierSettings = Field(
+        default_factory=PlateVerifierSettings,
+        description="Still images: how plate-like a read is (ranking, and when to read low-scoring boxes).")
 
 
 class TrackingSettings(StrictModel):

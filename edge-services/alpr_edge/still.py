@@ -9,7 +9,12 @@ Public API (alpr-read, the accuracy benchmark and the video pipeline)::
 Detection is a cascade: the plate detector first runs at a small input (``detector.plate_imgsz``); only
 when it finds nothing scoring ``detector.escalate_below`` or more does it run again at
 ``detector.plate_fallback_imgsz`` (small or distant plates), then the optional backup model
-(``detector.plate_backup_model``), then on ``detector.tile_grid`` x ``tile_grid`` overlapping tiles.
+(``detector.plate_backup_model``), then on the largest vehicles' crops at ``detector.vehicle_pass_imgsz``
+(:mod:`.detectors.vehicle_crops`), then on ``detector.tile_grid`` x ``tile_grid`` overlapping tiles.
+Each read is checked by the plate verifier (:mod:`.plates.verify`: character confidences, length, format
+fit); reads are ranked by detection score x verifier score, and only when no read of the boxes scoring
+``detector.plate_conf`` is plate-like are the pass's boxes down to ``detector.plate_candidate_conf`` read
+too (a plate that scores under a sticker).
 The video pipeline can call :meth:`read` on a vehicle crop, or detect plates itself and call
 :meth:`read_plate` for the best shot of a track.
 """
@@ -31,10 +36,12 @@ from .detectors import (
     shift_detection,
 )
 from .detectors.tiled import TiledDetector
+from .detectors.vehicle_crops import VehicleCropDetector
 from .ocr import PlateRecognizer, build_recognizer, build_second_opinion
 from .ocr.fusion import choose_read, needs_second_opinion
 from .ocr.preprocess import plate_crops, with_blurred
 from .plates import FormatPrior, box_aspect
+from .plates.verify import PlateVerifier
 from .types import BBox, Detection, OcrResult, PlateCandidate
 
 logger = logging.getLogger(__name__)
@@ -56,6 +63,7 @@ class StillRead:
     detection_score: float = 0.0
     vehicle_bbox: BBox | None = None
     vehicle_type: str | None = None
+    plate_score: float = 0.0  # the verifier's score of the read (0..1, alpr_edge.plates.verify)
 
 
 class PlateReader:
@@ -65,7 +73,7 @@ class PlateReader:
                  vehicle_detector: Detector | None = None, min_plate_vehicle_overlap: float = 0.5,
                  fallbacks: list[Detector] | None = None, escalate_below: float = 0.3,
                  plates_in_vehicles: bool = False, second_opinion: PlateRecognizer | None = None,
-                 prior: FormatPrior | None = None):
+                 prior: FormatPrior | None = None, plate_conf: float = 0.0):
         self.plates = plate_detector
         self.plates_in_vehicles = plates_in_vehicles and vehicle_detector is not None
         self.fallbacks = list(fallbacks or [])
@@ -76,16 +84,18 @@ class PlateReader:
         self.vehicles = vehicle_detector
         self.min_overlap = min_plate_vehicle_overlap
         self.prior = prior or FormatPrior(region=settings.region)
+        self.verifier = PlateVerifier(self.prior, settings.verifier)
+        self.plate_conf = plate_conf  # boxes scoring less are read only when no other read is plate-like
 
     @classmethod
     def from_config(cls, cfg: EdgeConfig, with_vehicles: bool | None = None) -> PlateReader:
         det = cfg.detector
         use_vehicles = det.plates_in_vehicles if with_vehicles is None else with_vehicles
         vehicles = build_vehicle_detector(cfg) if use_vehicles else None
-        first, *fallbacks = plate_cascade(cfg)
+        first, *fallbacks = plate_cascade(cfg, vehicles)
         return cls(first, build_recognizer(cfg), cfg.ocr, vehicles, det.min_plate_vehicle_overlap,
                    fallbacks, det.escalate_below, det.plates_in_vehicles, build_second_opinion(cfg),
-                   FormatPrior(cfg.plate_formats, cfg.ocr.region))
+                   FormatPrior(cfg.plate_formats, cfg.ocr.region), det.plate_conf)
 
     def read_plate(self, image: np.ndarray, det: Detection) -> OcrResult:
         """OCR of one detected plate of ``image``.
@@ -148,43 +158,65 @@ class PlateReader:
         return dets
 
     def read(self, image: np.ndarray) -> list[StillRead]:
-        """All plates of ``image`` (BGR uint8), most plate-like first, at most ``ocr.max_plates``."""
+        """All plates of ``image`` (BGR uint8), most plate-like first, at most ``ocr.max_plates``.
+
+        Boxes scoring less than ``plate_conf`` are read only when no read of the others is plate-like.
+        """
         if self.plates_in_vehicles:
             vehicles = self.vehicles.detect(image)  # type: ignore[union-attr]
             dets = self.detect_in_vehicles(image, vehicles)
         else:
             dets = self.detect_plates(image)
             vehicles = self.vehicles.detect(image) if self.vehicles is not None and dets else []
+        sure = [d for d in dets if d.score >= self.plate_conf]
+        reads = self._read_boxes(image, sure, vehicles)
+        unsure = [d for d in dets if d.score < self.plate_conf]
+        like = self.verifier.settings.plate_like_at
+        if unsure and not any(r.plate_score >= like for r in reads):
+            logger.debug("no plate-like read among %d box(es); reading %d below plate_conf", len(sure), len(unsure))
+            reads += self._read_boxes(image, unsure, vehicles)
+        return sorted(reads, key=plate_likeness, reverse=True)
+
+    def _read_boxes(self, image: np.ndarray, dets: list[Detection], vehicles: list[Detection]) -> list[StillRead]:
         reads: list[StillRead] = []
         for match in match_plates_to_vehicles(dets, vehicles, self.min_overlap):
             ocr = self.read_plate(image, match.plate)
             if not ocr.text or ocr.confidence < self.settings.min_confidence:
                 continue
             veh = match.vehicle
+            check = self.verifier.check(ocr, box_aspect(match.plate.xyxy))
             reads.append(StillRead(text=ocr.text, confidence=ocr.confidence, bbox=match.plate.xyxy,
                                    candidates=ocr.candidates, char_confidences=ocr.char_confidences,
                                    region=ocr.region, detection_score=match.plate.score,
                                    vehicle_bbox=veh.xyxy if veh else None,
-                                   vehicle_type=veh.label if veh else None))
-        return sorted(reads, key=plate_likeness, reverse=True)
+                                   vehicle_type=veh.label if veh else None, plate_score=check.score))
+        return reads
 
 
-def plate_cascade(cfg: EdgeConfig) -> list[Detector]:
-    """The still-image plate detector passes, in order: first input size, fallback size, backup model, tiles.
+def plate_cascade(cfg: EdgeConfig, vehicles: Detector | None = None) -> list[Detector]:
+    """The still-image plate detector passes, in order: first input size, fallback size, backup model,
+    vehicle crops (``vehicles``, else a vehicle detector built here), tiles.
 
-    Each is prepared for :data:`COMMON_IMAGE_SIZES` (derived inputs built now, not on the first image).
+    Their boxes go down to ``detector.plate_candidate_conf`` (when below ``plate_conf``). Each is prepared
+    for :data:`COMMON_IMAGE_SIZES` (derived inputs built now, not on the first image).
     """
     det = cfg.detector
-    passes = [build_plate_detector(cfg, det.plate_imgsz)]
+    conf = min(det.plate_conf, det.plate_candidate_conf)
+    passes = [build_plate_detector(cfg, det.plate_imgsz, conf=conf)]
     fallback = None
     if det.plate_fallback_imgsz and det.plate_fallback_imgsz != det.plate_imgsz:
-        fallback = build_plate_detector(cfg, det.plate_fallback_imgsz)
+        fallback = build_plate_detector(cfg, det.plate_fallback_imgsz, conf=conf)
         passes.append(fallback)
     if det.plate_backup_model:
-        passes.append(build_detector(det.backend, det.plate_backup_model, cfg, conf=det.plate_conf))
+        passes.append(build_detector(det.backend, det.plate_backup_model, cfg, conf=conf))
+    if det.vehicle_pass_imgsz and not det.plates_in_vehicles:
+        passes.append(VehicleCropDetector(vehicles or build_vehicle_detector(cfg),
+                                          build_plate_detector(cfg, det.vehicle_pass_imgsz, conf=conf),
+                                          det.vehicle_pass_max_vehicles, det.vehicle_pass_margin, det.iou_thresh))
     if det.tile_grid > 1:
         same_size = fallback is not None and det.tile_imgsz == det.plate_fallback_imgsz
-        inner = fallback if same_size and fallback is not None else build_plate_detector(cfg, det.tile_imgsz)
+        inner = (fallback if same_size and fallback is not None
+                 else build_plate_detector(cfg, det.tile_imgsz, conf=conf))
         passes.append(TiledDetector(inner, det.tile_grid, det.tile_overlap, det.iou_thresh))
     for detector in passes:
         prepare = getattr(detector, "prepare", None)
@@ -194,6 +226,5 @@ def plate_cascade(cfg: EdgeConfig) -> list[Detector]:
 
 
 def plate_likeness(read: StillRead) -> float:
-    """Ranking of reads in an image: detector score times the mean character confidence."""
-    chars = float(np.mean(read.char_confidences)) if read.char_confidences else read.confidence
-    return read.detection_score * chars
+    """Ranking of reads in an image: detector score times the verifier's score of the read."""
+    return read.detection_score * read.plate_score

@@ -58,14 +58,15 @@ def build_vehicle_detector(cfg: EdgeConfig) -> Detector:
                           conf=cfg.detector.vehicle_conf, classes=list(cfg.detector.vehicle_classes))
 
 
-def build_plate_detector(cfg: EdgeConfig, imgsz: int | None = None) -> Detector:
+def build_plate_detector(cfg: EdgeConfig, imgsz: int | None = None, conf: float | None = None) -> Detector:
     """Plate detector (one class); seg models also return a mask inside each box.
 
-    ``imgsz`` (long side, multiple of 32) runs it at a smaller/other input than the model's own.
+    ``imgsz`` (long side, multiple of 32) runs it at a smaller/other input than the model's own; ``conf``
+    replaces ``detector.plate_conf`` as its minimum score.
     """
     extra = {"imgsz": imgsz} if imgsz else {}
-    return build_detector(cfg.detector.backend, cfg.models.plate_model, cfg, conf=cfg.detector.plate_conf,
-                          **extra)
+    return build_detector(cfg.detector.backend, cfg.models.plate_model, cfg,
+                          conf=cfg.detector.plate_conf if conf is None else conf, **extra)
 
 
 __all__ = [
