@@ -104,16 +104,24 @@ $$;
 -- its key range, where B-tree page splits leave full pages, and the created_at index takes the
 -- rightmost-leaf fast path. Descending, each split is 50/50 at the left end: (camera_id, captured_at
 -- DESC) took 1,376 pages for 200,000 rows against 776 ascending. Queries ordering by time DESC scan the
--- same index backwards. Databases created before get the three rebuilt ascending once.
+-- same index backwards. Databases created before get the three rebuilt ascending once (a failure,
+-- e.g. TimescaleDB refusing it on compressed chunks, keeps the old index and only raises a notice).
 DO $$
 DECLARE
-    name text;
+    idx record;
 BEGIN
-    FOREACH name IN ARRAY ARRAY['plate_events_plate_time_idx', 'plate_events_camera_time_idx',
-                                'plate_events_created_idx'] LOOP
-        IF EXISTS (SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() AND indexname = name
+    FOR idx IN SELECT * FROM (VALUES
+            ('plate_events_plate_time_idx', 'plate_normalized_text, captured_at'),
+            ('plate_events_camera_time_idx', 'camera_id, captured_at'),
+            ('plate_events_created_idx', 'created_at')) AS v(name, cols) LOOP
+        IF EXISTS (SELECT 1 FROM pg_indexes WHERE schemaname = current_schema() AND indexname = idx.name
                    AND indexdef LIKE '% DESC%') THEN
-            EXECUTE format('DROP INDEX %I', name);
+            BEGIN
+                EXECUTE format('DROP INDEX %I', idx.name);
+                EXECUTE format('CREATE INDEX %I ON plate_events (%s)', idx.name, idx.cols);
+            EXCEPTION WHEN others THEN
+                RAISE NOTICE 'index % stays descending (%)', idx.name, SQLERRM;
+            END;
         END IF;
     END LOOP;
 END
