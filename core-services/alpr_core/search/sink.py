@@ -1,4 +1,4 @@
-"""search-consumer sink: plate events into OpenSearch monthly indices with the bulk helper.
+"""search-consumer sink: plate events into OpenSearch monthly indices with _bulk requests.
 
 The first write installs the index template and the ISM retention policy (idempotent). Each event's
 two bulk lines are serialised by orjson in the runner's poll thread (``prepare``); a batch is sent
