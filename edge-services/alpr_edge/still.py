@@ -36,7 +36,7 @@ from .detectors import (
     shift_detection,
 )
 from .detectors.tiled import TiledDetector
-from .detectors.vehicle_crops import VehicleCropDetector
+from .detectors.vehicle_crops import VehicleCropDetector, largest
 from .ocr import PlateRecognizer, build_recognizer, build_second_opinion
 from .ocr.fusion import choose_read, needs_second_opinion
 from .ocr.preprocess import plate_crops, with_blurred
@@ -146,11 +146,8 @@ class PlateReader:
 
     def detect_in_vehicles(self, image: np.ndarray, vehicles: list[Detection]) -> list[Detection]:
         """The best plate box inside each of the largest vehicles (plate detector on vehicle crops only)."""
-        def area(d: Detection) -> float:
-            return (d.xyxy[2] - d.xyxy[0]) * (d.xyxy[3] - d.xyxy[1])
-
         dets: list[Detection] = []
-        for vehicle in sorted(vehicles, key=area, reverse=True)[: self.settings.max_plates]:
+        for vehicle in largest(vehicles, self.settings.max_plates):
             x1, y1, x2, y2 = (round(v) for v in vehicle.xyxy)
             crop = image[max(0, y1):y2, max(0, x1):x2]
             if crop.size:
