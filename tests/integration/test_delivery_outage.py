@@ -25,6 +25,7 @@ from test_delivery_support import (
 
 from alpr_edge.publishing import SqliteOutbox
 from alpr_edge.types import PlateRead
+from tests.waiting import wait_until
 
 pytestmark = pytest.mark.integration
 
@@ -40,15 +41,6 @@ def topic(kafka_bootstrap: str):
     name = create_topic(kafka_bootstrap)
     yield name
     delete_topic(kafka_bootstrap, name)
-
-
-def wait_until(predicate, timeout_s: float, step_s: float = 0.2) -> bool:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if predicate():
-            return True
-        time.sleep(step_s)
-    return predicate()
 
 
 def test_kafka_outage_loses_nothing_and_duplicates_nothing(tmp_path: Path, kafka_bootstrap: str,
@@ -98,7 +90,8 @@ def test_kill_9_mid_stream_loses_nothing(tmp_path: Path, kafka_bootstrap: str, s
     proc = bench("produce", "--topic", topic, "--outbox", str(outbox), "--count", "5000", "--rate", "400",
                  "--linger-ms", "1500", "--no-dedup", "--progress", str(progress), log=log)
     try:
-        assert wait_until(lambda: progress.exists() and len(progress.read_text().split()) >= 800, 120), \
+        assert wait_until(lambda: progress.exists() and len(progress.read_text().split()) >= 800, 120,
+                          f"800 stored events (producer log {log})"), \
             log.read_text()[-3000:]
     finally:
         os.kill(proc.pid, signal.SIGKILL)
@@ -134,7 +127,7 @@ def test_minio_outage_crops_are_uploaded_afterwards(tmp_path: Path, minio_client
         with server_stopped("minio"):
             urls = [images.store(read, f"ev-{i}")["plate_url"] for i in range(10)]
             wait_until(lambda: images.metrics.uploads.labels("failed")._value.get() >= 10, 120,
-                       step_s=0.2)  # every upload tried and failed against the stopped store
+                       "10 failed uploads")  # every upload tried and failed against the stopped store
             assert images.pending() == 10  # waiting in the spool, nothing lost
         assert images.wait_idle(120), f"{images.pending()} upload(s) still pending"
         for url in urls:
