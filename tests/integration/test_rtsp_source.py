@@ -199,6 +199,8 @@ def test_rtsp_camera_online_offline_reconnect(rtsp_server: RtspServer, cameras: 
     stopped_at = time.time()
     rtsp_server.stop()
     _assert_offline_since(rtsp, stopped_at, caplog)
+    # the drop sets OFFLINE first and counts the reconnect after closing the source: await the count
+    wait_for(lambda: rtsp.stats.snapshot().reconnects >= 1, 60, "the drop counted as a reconnect")
     assert rtsp.stats.snapshot().reconnects == 1
     _assert_keeps_running(files, seconds=1.0)
     assert rtsp.stats.snapshot().state is CameraState.OFFLINE  # retries fail (connection refused), no crash
