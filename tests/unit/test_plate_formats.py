@@ -23,7 +23,7 @@ SAMPLES = {
     "br": "ABC1D23", "us": "ABC1234", "us-ca": "7ABC123", "us-tx": "AB1C234", "us-fl": "ABCD12",
     "us-ny": "ABC1234", "us-il": "AB12345", "us-nj": "A12BCD", "us-ma": "1AB234", "us-mi": "1ABC23",
     "us-pa": "ABC1234", "us-oh": "ABC1234", "us-ga": "ABC1234", "us-nc": "ABC1234", "us-va": "ABC123",
-    "us-wa": "123ABC", "us-az": "ABC123",
+    "us-wa": "123ABC", "us-az": "ABC123", "us-mo": "AB1C2D",
     "hr": "ZG1234AB", "ch": "ZH123456", "pl": "WX12345", "cz": "1A23456", "fr": "AB123CD", "it": "AB123CD",
     "es": "1234BCD", "nl": "12BDF3", "be": "1ABC123", "gb": "AB12CDE", "pt": "AB12CD", "sk": "BA123AB",
     "se": "ABC12D", "dk": "AB12345", "no": "AB12345", "hu": "ABC123", "ro": "B123ABC", "rs": "BG123AB",
@@ -124,7 +124,10 @@ def test_no_pack_rewrites_a_valid_plate_of_another_pack(pack_id: str) -> None:
     ("DE: MOO1234 on a US-shaped plate is no US plate", "MOO1234", {1: ("0", 0.6, 0.35)}, US, "MOO1234",
      UNKNOWN),
     ("GB: unsure 0 in a letter slot", "AB12CD0", {6: ("O", 0.55, 0.4)}, EU, "AB12CDO", "gb"),
-    ("a vanity plate fits nothing: unknown", "YG9X2G", {}, US, "YG9X2G", UNKNOWN),
+    ("a vanity plate fits nothing: unknown", "LUV2SK8", {}, US, "LUV2SK8", UNKNOWN),
+    ("MO: unsure I in a serial letter slot", "AG6VIW", {4: ("1", 0.55, 0.4)}, US, "AG6V1W", "us-mo"),
+    ("MO: unsure O in a digit slot", "DKOH7Z", {2: ("0", 0.6, 0.35)}, US, "DK0H7Z", "us-mo"),
+    ("MO: a confident I stays (no pack fits)", "AG6VIW", {4: ("1", 0.9, 0.09)}, US, "AG6VIW", UNKNOWN),
 ])
 def test_near_ties_in_the_slot_table(prior: FormatPrior, name: str, text: str, unsure: dict, aspect: float,
                                      expected: str, region: str) -> None:
@@ -171,7 +174,7 @@ def test_track_votes_use_the_same_prior(prior: FormatPrior, texts: list[str], as
 
 def test_region_of_is_none_when_no_pack_fits(prior: FormatPrior) -> None:
     assert prior.region_of("7ABC123", US) == "us-ca"
-    assert prior.region_of("YG9X2G") is None and prior.label("YG9X2G") == UNKNOWN
+    assert prior.region_of("LUV2SK8") is None and prior.label("LUV2SK8") == UNKNOWN
 
 
 def test_configured_packs_add_replace_and_switch_off() -> None:
