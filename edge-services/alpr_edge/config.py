@@ -51,6 +51,13 @@ class ModelSettings(StrictModel):
     ocr_model: str = Field("cct_xs_v1_global.onnx", description="Plate OCR model file name.")
     ocr_config: str = Field("cct_xs_v1_global_plate_config.yaml",
                             description="Plate OCR model config (fast-plate-ocr).")
+    ocr_fallback_model: str | None = Field(
+        "cct_xs_v1_global.onnx",
+        description="Plate OCR model used, with a warning, when ocr_model's file is in neither the model "
+                    "folder nor the trained-model folder (e.g. a model made with scripts/train_ocr.py that "
+                    "this machine lacks); null: a missing ocr_model is an error. A wrong sha256 is always one.")
+    ocr_fallback_config: str | None = Field(
+        "cct_xs_v1_global_plate_config.yaml", description="Plate OCR model config of ocr_fallback_model.")
     ppocr_det_model: str = Field("rapidocr:ch_PP-OCRv4_det_infer.onnx",
                                  description="PP-OCR text-line detector for ocr.second_opinion: a file in the "
                                              "model folder, or rapidocr:FILE (inside the rapidocr_onnxruntime wheel).")

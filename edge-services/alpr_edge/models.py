@@ -1,7 +1,10 @@
 """Model files: resolve a name through ``models/manifest.yaml`` in the model folder, verify its sha256.
 
 The model folder is ``EdgeConfig.model_dir`` (env ``ALPR_MODEL_DIR``). Weights are never committed; a
-missing file raises :class:`ModelError` naming the file and the URL to download it from. Verified hashes
+missing file raises :class:`ModelMissingError` naming the file and the URL to download it from (or, for a
+model made here, the command that makes it). Models made here (``scripts/train_ocr.py``) are also found in
+the trained-model folder (env ``ALPR_TRAINED_MODEL_DIR``, default ``output/models`` under the repo root),
+after the model folder. Verified hashes
 are cached (in memory and in ``$ALPR_CACHE_DIR/sha256.json``, keyed by path, size and mtime) so a
 restart does not re-hash hundreds of megabytes.
 """
@@ -26,6 +29,10 @@ MANIFEST_PATH = REPO_ROOT / "models" / "manifest.yaml"
 
 class ModelError(RuntimeError):
     """A model file is missing, unreadable, unknown or does not match its sha256."""
+
+
+class ModelMissingError(ModelError):
+    """The model file is in neither the model folder nor the trained-model folder."""
 
 
 @dataclass(frozen=True)
@@ -58,6 +65,12 @@ def resolve_model_dir(model_dir: str | Path | None = None) -> Path:
         return raw
     alt = REPO_ROOT / raw
     return alt if alt.is_dir() else raw
+
+
+def trained_model_dir() -> Path:
+    """Where ``scripts/train_ocr.py`` writes the models it makes (searched after the model folder)."""
+    raw = Path(os.environ.get("ALPR_TRAINED_MODEL_DIR", "output/models"))
+    return raw if raw.is_absolute() else REPO_ROOT / raw
 
 
 def _cache_file() -> Path:
@@ -98,9 +111,13 @@ def file_sha256(path: Path, size: int, mtime_ns: int) -> str:
 
 
 def _missing_message(name: str, path: Path, entry: ModelEntry | None) -> str:
-    where = f"download it from {entry.source}" if entry else "it is not listed in models/manifest.yaml"
-    return (f"model file {name!r} not found at {path}; {where} and put it in the model folder "
-            f"(model_dir / ALPR_MODEL_DIR, now {path.parent})")
+    if entry and entry.source.startswith("made here"):
+        where = f"it is {entry.source}; make it, or copy it into the model folder or {trained_model_dir()}"
+    elif entry:
+        where = f"download it from {entry.source} and put it in the model folder"
+    else:
+        where = "it is not listed in models/manifest.yaml; put it in the model folder"
+    return f"model file {name!r} not found at {path}; {where} (model_dir / ALPR_MODEL_DIR, now {path.parent})"
 
 
 def resolve_model(name: str, model_dir: str | Path | None = None, verify: bool = True) -> Path:
@@ -111,8 +128,11 @@ def resolve_model(name: str, model_dir: str | Path | None = None, verify: bool =
         path = candidate
     else:
         path = resolve_model_dir(model_dir) / (entry.file if entry else name)
+        made_here = trained_model_dir() / path.name
+        if not path.is_file() and made_here.is_file():
+            path = made_here
     if not path.is_file():
-        raise ModelError(_missing_message(name, path, entry))
+        raise ModelMissingError(_missing_message(name, path, entry))
     if verify and entry and entry.sha256:
         stat = path.stat()
         actual = file_sha256(path, stat.st_size, stat.st_mtime_ns)

@@ -69,3 +69,42 @@ def test_unknown_model_outside_manifest_resolves_unverified(model_dir):
     model_dir.mkdir()
     (model_dir / "custom.onnx").write_bytes(b"x")
     assert resolve_model("custom.onnx", model_dir) == model_dir / "custom.onnx"
+
+
+@pytest.fixture()
+def trained_dir(tmp_path, monkeypatch):
+    path = tmp_path / "trained"
+    path.mkdir()
+    monkeypatch.setenv("ALPR_TRAINED_MODEL_DIR", str(path))
+    return path
+
+
+def _fake_entry(monkeypatch, name: str, data: bytes, source: str) -> None:
+    entry = models.ModelEntry(name, f"{name}.onnx", hashlib.sha256(data).hexdigest(), source, "", "ocr", "MIT")
+    monkeypatch.setattr(models, "load_manifest", lambda: {name: entry, entry.file: entry})
+
+
+def test_a_model_made_here_is_found_in_the_trained_folder_after_the_model_folder(
+        model_dir, trained_dir, monkeypatch):
+    model_dir.mkdir()
+    _fake_entry(monkeypatch, "ft", b"trained", "made here: scripts/train_ocr.py --config x.yaml")
+    (trained_dir / "ft.onnx").write_bytes(b"trained")
+    assert resolve_model("ft", model_dir) == trained_dir / "ft.onnx"
+    (model_dir / "ft.onnx").write_bytes(b"trained")   # the model folder wins when it has the file
+    assert resolve_model("ft", model_dir) == model_dir / "ft.onnx"
+
+
+def test_a_missing_model_made_here_names_the_command_that_makes_it(model_dir, trained_dir, monkeypatch):
+    model_dir.mkdir()
+    _fake_entry(monkeypatch, "ft", b"trained", "made here: scripts/train_ocr.py --config x.yaml")
+    with pytest.raises(models.ModelMissingError, match=r"scripts/train_ocr.py --config x.yaml"):
+        resolve_model("ft", model_dir)
+
+
+def test_a_trained_file_with_the_wrong_sha256_is_an_error_not_a_miss(model_dir, trained_dir, monkeypatch):
+    model_dir.mkdir()
+    _fake_entry(monkeypatch, "ft", b"trained", "made here: scripts/train_ocr.py")
+    (trained_dir / "ft.onnx").write_bytes(b"tampered")
+    with pytest.raises(ModelError, match="sha256") as err:
+        resolve_model("ft", model_dir)
+    assert not isinstance(err.value, models.ModelMissingError)

@@ -14,9 +14,10 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable
+from pathlib import Path
 from typing import TYPE_CHECKING
 
-from ..models import resolve_model, resolve_model_dir
+from ..models import ModelMissingError, resolve_model, resolve_model_dir
 from .base import PlateRecognizer, beam_candidates, decode_slots
 from .fast_plate import FastPlateRecognizer, PlateModelConfig
 from .optional import PaddleRecognizer, RapidOcrRecognizer
@@ -31,11 +32,24 @@ logger = logging.getLogger(__name__)
 def _fast_plate(cfg: EdgeConfig) -> PlateRecognizer:
     from ..detectors.base import make_session
 
-    verify = cfg.models.verify_sha256
-    model = resolve_model(cfg.models.ocr_model, cfg.model_dir, verify)
-    config = resolve_model(cfg.models.ocr_config, cfg.model_dir, verify)
+    model, config = resolve_ocr_files(cfg)
     session = make_session(model, "cpu" if cfg.device == "cpu" else cfg.device, cfg.detector.intra_op_threads)
     return FastPlateRecognizer(model, config, top_n=cfg.ocr.top_n, session=session)
+
+
+def resolve_ocr_files(cfg: EdgeConfig) -> tuple[Path, Path]:
+    """(model, config) of ``models.ocr_model``, or of ``models.ocr_fallback_model`` when the first is missing."""
+    m, verify = cfg.models, cfg.models.verify_sha256
+    try:
+        return (resolve_model(m.ocr_model, cfg.model_dir, verify),
+                resolve_model(m.ocr_config, cfg.model_dir, verify))
+    except ModelMissingError as exc:
+        if not m.ocr_fallback_model or m.ocr_fallback_model == m.ocr_model:
+            raise
+        logger.warning("%s; using the fallback OCR model %s (models.ocr_fallback_model)", exc,
+                       m.ocr_fallback_model)
+        return (resolve_model(m.ocr_fallback_model, cfg.model_dir, verify),
+                resolve_model(m.ocr_fallback_config or m.ocr_config, cfg.model_dir, verify))
 
 
 RECOGNIZER_BACKENDS: dict[str, Callable[[EdgeConfig], PlateRecognizer]] = {
@@ -69,6 +83,7 @@ def build_recognizer(cfg: EdgeConfig) -> PlateRecognizer:
 
 __all__ = [
     "RECOGNIZER_BACKENDS",
+    "resolve_ocr_files",
     "FastPlateRecognizer",
     "PaddleRecognizer",
     "PlateModelConfig",
