@@ -54,7 +54,7 @@ def test_fallback_only_when_a_primary_file_is_missing(model_dir, caplog, present
 
 
 def test_no_fallback_configured_means_a_missing_model_is_an_error(model_dir):
-    with pytest.raises(ModelMissingError, match="primary.onnx"):
+    with pytest.raises(ModelMissingError, match=r"primary\.onnx"):
         resolve_ocr_files(_cfg(model_dir, ocr_fallback_model=None))
 
 
@@ -67,5 +67,5 @@ def test_a_corrupt_primary_never_falls_back(model_dir):
 
 def test_a_missing_fallback_is_an_error_naming_it(model_dir):
     (model_dir / "original.onnx").unlink()
-    with pytest.raises(ModelMissingError, match="original.onnx"):
+    with pytest.raises(ModelMissingError, match=r"original\.onnx"):
         resolve_ocr_files(_cfg(model_dir))

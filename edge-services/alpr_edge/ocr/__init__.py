@@ -83,7 +83,6 @@ def build_recognizer(cfg: EdgeConfig) -> PlateRecognizer:
 
 __all__ = [
     "RECOGNIZER_BACKENDS",
-    "resolve_ocr_files",
     "FastPlateRecognizer",
     "PaddleRecognizer",
     "PlateModelConfig",
@@ -94,4 +93,5 @@ __all__ = [
     "build_recognizer",
     "build_second_opinion",
     "decode_slots",
+    "resolve_ocr_files",
 ]
