@@ -200,3 +200,21 @@ def test_unknown_region_and_old_keys_fail_clearly() -> None:
     with pytest.raises(ValidationError, match=r"plate_formats\.priority was removed; use ocr\.region"):
         EdgeConfig(plate_formats={"priority": ["us-fl"]})
     assert EdgeConfig(ocr={"region": "eu"}).ocr.region == "eu"
+
+
+@pytest.mark.parametrize(("name", "text", "unsure", "aspect", "expected", "region"), [
+    ("FR in a too-tall box: named by the looser fit", "AB123CD", {}, 3.3, "AB123CD", "fr"),
+    ("ES in a too-tall box: named by the looser fit", "1234BCD", {}, 3.2, "1234BCD", "es"),
+    ("the looser fit never changes a character", "AB123C0", {6: ("D", 0.6, 0.35)}, 3.3, "AB123C0", UNKNOWN),
+    ("the strict fit still corrects", "AB123C0", {6: ("D", 0.6, 0.35)}, 4.5, "AB123CD", "fr"),
+    ("beyond the looser fit: unknown", "AB123CD", {}, 2.6, "AB123CD", UNKNOWN),
+])
+def test_the_looser_shape_fit_only_names_the_region(prior: FormatPrior, name: str, text: str, unsure: dict,
+                                                    aspect: float, expected: str, region: str) -> None:
+    res = read_table(prior, table(text, unsure=unsure), aspect)
+    assert (res.text, res.region) == (expected, region), name
+
+
+def test_the_label_fit_cannot_be_stricter_than_the_correction_fit() -> None:
+    with pytest.raises(ValidationError, match="label_aspect_tolerance"):
+        PlateFormatSettings(aspect_tolerance=0.5, label_aspect_tolerance=0.3)

@@ -19,8 +19,9 @@ pack has no aspect). Rules, in this order:
    fits one of them wins, when there is one.
 3. A read that fits a pack is kept exactly as read: a valid plate of one country is never rewritten into
    another country's layout.
-4. Otherwise the likeliest spelling that fits a pack wins; when none fits, the read is kept and its
-   region is ``unknown``.
+4. Otherwise the likeliest spelling that fits a pack wins; when none fits, the read is kept. Its region is
+   then the pack it fits within the looser ``label_aspect_tolerance`` (detector boxes of small plates are
+   often taller than the plate), else ``unknown``. The looser fit only names; it never changes a character.
 
 The label (``region``) among the packs a text fits: the preferred pack, else the one whose nominal
 width/height is closest to the box's, else the earlier pack; ``unknown`` when none fits.
@@ -75,6 +76,7 @@ class FormatPrior:
         self.breaks_ties = self.region != "none"
         self.preferred = self.region not in ("auto", "none")
         self._fit_limit = math.log1p(self.settings.aspect_tolerance)
+        self._label_limit = math.log1p(self.settings.label_aspect_tolerance)
         self._min_logp = math.log(self.settings.tie_ratio)
         self._cache: dict[str, tuple[CompiledPack, ...]] = {}
 
@@ -87,13 +89,16 @@ class FormatPrior:
             hit = self._cache[text] = tuple(p for p in self.packs if p.matches(text))
         return hit
 
-    def fitting(self, text: str, aspect: float | None = None) -> list[CompiledPack]:
-        """The packs ``text`` fits whose plate shape fits ``aspect`` (width / height; None: any)."""
-        return [p for p in self.matching(text) if p.aspect_error(aspect) <= self._fit_limit]
+    def fitting(self, text: str, aspect: float | None = None, loose: bool = False) -> list[CompiledPack]:
+        """The packs ``text`` fits whose plate shape fits ``aspect`` (width / height; None: any) within
+        ``aspect_tolerance`` (``label_aspect_tolerance`` when ``loose``)."""
+        limit = self._label_limit if loose else self._fit_limit
+        return [p for p in self.matching(text) if p.aspect_error(aspect) <= limit]
 
-    def region_of(self, text: str, aspect: float | None = None) -> str | None:
-        """The best label among :meth:`fitting`, or None (events: ``FormatMatcher``)."""
-        packs = self.fitting(text, aspect)
+    def region_of(self, text: str, aspect: float | None = None, strict: bool = False) -> str | None:
+        """The best label among the packs :meth:`fitting` ``text``, or None (events: ``FormatMatcher``);
+        unless ``strict``, the looser shape fit names the region when no pack fits the strict one."""
+        packs = self.fitting(text, aspect) or ([] if strict else self.fitting(text, aspect, loose=True))
         return self._label(packs, aspect).id if packs else None
 
     def label(self, text: str, aspect: float | None = None) -> str:
@@ -109,12 +114,12 @@ class FormatPrior:
         texts = tuple(s.text for s in spellings)
         best = self._best(spellings, aspect, preferred_only=True) if self.preferred else None
         if best is None:
-            region = self.region_of(read, aspect)
+            region = self.region_of(read, aspect, strict=True)
             if region is not None:  # fits a pack: kept exactly as read
                 return Resolution(read, region, (), texts)
             best = self._best(spellings, aspect, preferred_only=False)
-        if best is None:
-            return Resolution(read, UNKNOWN, (), texts)
+        if best is None:  # kept as read; named by the looser shape fit, if any
+            return Resolution(read, self.label(read, aspect), (), texts)
         return Resolution(best[0].text, best[1].id, best[0].changed, texts)
 
     def _label(self, packs: Sequence[CompiledPack], aspect: float | None) -> CompiledPack:

@@ -56,7 +56,13 @@ class PlateFormatSettings(StrictModel):
         2, ge=1, le=5, description="The recogniser's next-best characters considered per position.")
     aspect_tolerance: float = Field(
         0.35, ge=0.0, le=3.0,
-        description="A plate fits a pack's aspect when width/height is within this share of it (log scale).")
+        description="A plate fits a pack's aspect when width/height is within this share of it (log scale); "
+                    "the fit a read needs before the prior may change a character to match that pack.")
+    label_aspect_tolerance: float = Field(
+        0.5, ge=0.0, le=3.0,
+        description="The looser shape fit that names the region of a read no pack fits strictly (detector "
+                    "boxes of small plates are often taller than the plate); never changes a character; at "
+                    "least aspect_tolerance.")
     confusables: list[str] = Field(
         default_factory=lambda: ["O0", "I1", "B8", "S5", "Z2"],
         description="Character pairs OCR confuses (fuzzy event deduplication).")
@@ -69,3 +75,10 @@ class PlateFormatSettings(StrictModel):
                 if key in data:
                     raise ValueError(f"plate_formats.{key} was removed; use {instead} (docs/still-reading.md)")
         return data
+
+    @model_validator(mode="after")
+    def _label_fit_is_looser(self) -> PlateFormatSettings:
+        if self.label_aspect_tolerance < self.aspect_tolerance:
+            raise ValueError(f"plate_formats.label_aspect_tolerance ({self.label_aspect_tolerance}) must be at "
+                             f"least aspect_tolerance ({self.aspect_tolerance})")
+        return self
