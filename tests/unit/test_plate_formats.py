@@ -218,3 +218,9 @@ def test_the_looser_shape_fit_only_names_the_region(prior: FormatPrior, name: st
 def test_the_label_fit_cannot_be_stricter_than_the_correction_fit() -> None:
     with pytest.raises(ValidationError, match="label_aspect_tolerance"):
         PlateFormatSettings(aspect_tolerance=0.5, label_aspect_tolerance=0.3)
+
+
+def test_a_german_plate_in_a_brazilian_shaped_box_is_not_made_brazilian(prior: FormatPrior) -> None:
+    # SSR IW 33 fits Germany (loosely at 3.2), and SSR1W33 would fit Mercosul (strictly at 3.2): kept as read.
+    res = read_table(prior, table("SSRIW33", unsure={3: ("1", 0.6, 0.35)}), 3.2)
+    assert res.text == "SSRIW33" and {p.id: p.group for p in prior.packs}[res.region] == "eu"

@@ -18,10 +18,11 @@ pack has no aspect). Rules, in this order:
 2. ``ocr.region`` naming packs (``br``, ``us``, ``us-ca``, ``de``, ``eu``...): the likeliest spelling that
    fits one of them wins, when there is one.
 3. A read that fits a pack is kept exactly as read: a valid plate of one country is never rewritten into
-   another country's layout.
-4. Otherwise the likeliest spelling that fits a pack wins; when none fits, the read is kept. Its region is
-   then the pack it fits within the looser ``label_aspect_tolerance`` (detector boxes of small plates are
-   often taller than the plate), else ``unknown``. The looser fit only names; it never changes a character.
+   another country's layout. For this rule the shape need only fit within the looser
+   ``label_aspect_tolerance`` (detector boxes of small plates are often taller than the plate: a German plate
+   in a box of Brazilian shape must not become a Brazilian spelling).
+4. Otherwise the likeliest spelling that fits a pack (strictly, within ``aspect_tolerance``) wins; when
+   none fits, the read is kept and its region is ``unknown``. The looser fit never changes a character.
 
 The label (``region``) among the packs a text fits: the preferred pack, else the one whose nominal
 width/height is closest to the box's, else the earlier pack; ``unknown`` when none fits.
@@ -114,12 +115,12 @@ class FormatPrior:
         texts = tuple(s.text for s in spellings)
         best = self._best(spellings, aspect, preferred_only=True) if self.preferred else None
         if best is None:
-            region = self.region_of(read, aspect, strict=True)
-            if region is not None:  # fits a pack: kept exactly as read
+            region = self.region_of(read, aspect)
+            if region is not None:  # fits a pack, even loosely: kept exactly as read
                 return Resolution(read, region, (), texts)
             best = self._best(spellings, aspect, preferred_only=False)
-        if best is None:  # kept as read; named by the looser shape fit, if any
-            return Resolution(read, self.label(read, aspect), (), texts)
+        if best is None:
+            return Resolution(read, UNKNOWN, (), texts)
         return Resolution(best[0].text, best[1].id, best[0].changed, texts)
 
     def _label(self, packs: Sequence[CompiledPack], aspect: float | None) -> CompiledPack:
