@@ -42,6 +42,7 @@ from _cpu import CpuMeter, cpu_keys, self_group  # noqa: E402
 from alpr_common.config import add_config_args, load_or_exit  # noqa: E402
 from alpr_edge.config import EdgeConfig  # noqa: E402
 from alpr_edge.detectors.geometry import iou_matrix  # noqa: E402
+from alpr_edge.models import ModelError  # noqa: E402
 from alpr_edge.still import PlateReader, StillRead  # noqa: E402
 from alpr_training.splits import SPLIT_CHOICES, in_split  # noqa: E402
 
@@ -114,7 +115,11 @@ def main(argv: list[str] | None = None) -> int:
     add_config_args(parser)
     args = parser.parse_args(argv)
     cfg = load_or_exit(EdgeConfig, args)
-    reader = PlateReader.from_config(cfg)
+    try:
+        reader = PlateReader.from_config(cfg)
+    except ModelError as exc:
+        print(f"cannot load the reader: {exc}", file=sys.stderr)
+        return 2
     labels = [lab for folder in args.dirs for lab in load_labels(folder) if in_split(lab.plate, args.split)]
     if not labels:
         print(f"no labelled images of split {args.split} in {', '.join(map(str, args.dirs))}", file=sys.stderr)

@@ -32,6 +32,7 @@ from benchmark_accuracy import Label, load_labels, normalize, primary_read
 import _bootstrap  # noqa: F401
 from alpr_common.config import add_config_args, load_or_exit
 from alpr_edge.config import EdgeConfig
+from alpr_edge.models import ModelError
 from alpr_edge.still import PlateReader
 from alpr_training.synth import PlateLayout, load_layouts
 from alpr_training.synth.render import render_plate
@@ -100,7 +101,11 @@ def main(argv: list[str] | None = None) -> int:
     add_config_args(parser)
     args = parser.parse_args(argv)
     cfg = load_or_exit(EdgeConfig, args)
-    reader = PlateReader.from_config(cfg)
+    try:
+        reader = PlateReader.from_config(cfg)
+    except ModelError as exc:
+        print(f"cannot load the reader: {exc}", file=sys.stderr)
+        return 2
     layouts = load_layouts(args.layouts)
     countries = {p.id: p.country.upper() for p in reader.prior.packs}
     labels = [lab for folder in args.dirs for lab in load_labels(folder)]

@@ -120,6 +120,23 @@ def _missing_message(name: str, path: Path, entry: ModelEntry | None) -> str:
     return f"model file {name!r} not found at {path}; {where} (model_dir / ALPR_MODEL_DIR, now {path.parent})"
 
 
+def _local_build(entry: ModelEntry, path: Path, actual: str) -> bool:
+    """A model made here on this machine: its training record (``NAME.json`` beside it, written by
+    ``scripts/train_ocr.py``) holds the file's own sha256. Another CPU gives other float bits, so a local
+    build cannot have the manifest's (reference) sha256; the record still proves the file is intact."""
+    if not entry.source.startswith("made here"):
+        return False
+    try:
+        recorded = json.loads(path.with_suffix(".json").read_text(encoding="utf-8")).get("sha256")
+    except (OSError, ValueError, AttributeError):
+        return False
+    if recorded != actual:
+        return False
+    logger.info("model %s is a local build (sha256 %s, in its training record %s); the manifest's reference "
+                "build is %s", path, actual[:12], path.with_suffix(".json").name, entry.sha256[:12])
+    return True
+
+
 def resolve_model(name: str, model_dir: str | Path | None = None, verify: bool = True) -> Path:
     """Path of model ``name`` (manifest name or file name, or a path) after an optional sha256 check."""
     entry = load_manifest().get(name) or load_manifest().get(Path(name).name)
@@ -136,7 +153,7 @@ def resolve_model(name: str, model_dir: str | Path | None = None, verify: bool =
     if verify and entry and entry.sha256:
         stat = path.stat()
         actual = file_sha256(path, stat.st_size, stat.st_mtime_ns)
-        if actual != entry.sha256:
+        if actual != entry.sha256 and not _local_build(entry, path, actual):
             raise ModelError(f"model file {path} has sha256 {actual}, the manifest expects {entry.sha256}; "
                              f"re-download it from {entry.source}")
     elif verify and not entry:

@@ -108,3 +108,35 @@ def test_a_trained_file_with_the_wrong_sha256_is_an_error_not_a_miss(model_dir, 
     with pytest.raises(ModelError, match="sha256") as err:
         resolve_model("ft", model_dir)
     assert not isinstance(err.value, models.ModelMissingError)
+
+
+@pytest.mark.parametrize(("record", "accepted"), [
+    ({"sha256": hashlib.sha256(b"local build").hexdigest()}, True),   # made on this machine: intact
+    ({"sha256": hashlib.sha256(b"other").hexdigest()}, False),        # changed since it was made
+    (None, False),                                                    # no training record
+])
+def test_a_local_build_of_a_model_made_here_is_accepted_by_its_training_record(
+        model_dir, trained_dir, monkeypatch, record, accepted):
+    import json
+
+    model_dir.mkdir()
+    _fake_entry(monkeypatch, "ft", b"reference build", "made here: scripts/train_ocr.py")
+    (trained_dir / "ft.onnx").write_bytes(b"local build")
+    if record is not None:
+        (trained_dir / "ft.json").write_text(json.dumps(record), encoding="utf-8")
+    if accepted:
+        assert resolve_model("ft", model_dir) == trained_dir / "ft.onnx"
+    else:
+        with pytest.raises(ModelError, match="sha256"):
+            resolve_model("ft", model_dir)
+
+
+def test_a_downloaded_model_is_never_accepted_by_a_record(model_dir, monkeypatch):
+    import json
+
+    model_dir.mkdir()
+    _fake_entry(monkeypatch, "m", b"reference", "https://example.org/m.onnx")
+    (model_dir / "m.onnx").write_bytes(b"tampered")
+    (model_dir / "m.json").write_text(json.dumps({"sha256": hashlib.sha256(b"tampered").hexdigest()}))
+    with pytest.raises(ModelError, match="sha256"):
+        resolve_model("m", model_dir)
