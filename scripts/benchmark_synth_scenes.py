@@ -9,8 +9,10 @@ without the crop augmentations), scaled to the size that plate would have on tha
 the photo's own plate width: US 305 mm, BR 400 mm), matched to the brightness of the plate it covers and
 pasted where it was (the old plate inpainted away first).
 ``PlateReader`` (``alpr-read``'s code: detector, vehicle-crop pass, verifier, voting, format packs) reads the
-scene. Metrics: detected (a read's box IoU > 0.4 with the pasted plate), top1 (its text is the
-rendered label), region (the country of the pack it matched is the layout's country), unknown (no pack matched).
+scene; ``--naive`` reads it with the plate detector on the whole image and the recogniser on each box instead
+(the baseline the issue compares with). Metrics: detected (a read's box IoU > 0.4 with the pasted plate),
+top1 (its text is the rendered label), region (the country of the pack it matched is the layout's country),
+unknown (no pack matched).
 
 Caveat: ``cct_xs_v1_alpr_ft`` was trained on this renderer's plates (seed 0, clean and augmented); use another
 seed (default 1000) and read its figure as an upper bound. Real photos decide (``benchmark_accuracy.py``).
@@ -32,8 +34,11 @@ from benchmark_accuracy import Label, load_labels, normalize, primary_read
 import _bootstrap  # noqa: F401
 from alpr_common.config import add_config_args, load_or_exit
 from alpr_edge.config import EdgeConfig
+from alpr_edge.detectors import build_plate_detector
 from alpr_edge.models import ModelError
-from alpr_edge.still import PlateReader
+from alpr_edge.ocr import build_recognizer
+from alpr_edge.plates import FormatPrior
+from alpr_edge.still import PlateReader, StillRead
 from alpr_training.synth import PlateLayout, load_layouts
 from alpr_training.synth.render import render_plate
 from alpr_training.synth.text import generate_text
@@ -90,6 +95,25 @@ def scene(label: Label, layouts: list[PlateLayout], seed: int, index: int, confu
     return (None if pasted is None else (*pasted, text.label, layout))
 
 
+class NaiveReader:
+    """The issue's naive pipeline: plate detector on the whole image, OCR on each box, nothing else."""
+
+    def __init__(self, cfg: EdgeConfig):
+        self.plates = build_plate_detector(cfg)
+        self.ocr = build_recognizer(cfg)
+        self.label = FormatPrior(cfg.plate_formats, "none").label
+
+    def read(self, image: np.ndarray) -> list[StillRead]:
+        out = []
+        for det in sorted(self.plates.detect(image), key=lambda d: -d.score):
+            x1, y1, x2, y2 = (max(0, round(v)) for v in det.xyxy)
+            result = self.ocr.read(image[y1:y2, x1:x2])
+            aspect = (x2 - x1) / max(1, y2 - y1)
+            out.append(StillRead(result.text, result.confidence, det.xyxy, result.candidates,
+                                 region=self.label(result.text, aspect), detection_score=det.score))
+        return out
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("dirs", nargs="+", type=Path, help="openalpr-format folders (the scenes)")
@@ -98,11 +122,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--confusable-p", type=float, default=0.35, help="share of O/0, I/1... characters")
     parser.add_argument("--details", type=Path, help="write one JSON line per scene here")
     parser.add_argument("--save-dir", type=Path, help="write the composed scenes here (JPEG)")
+    parser.add_argument("--naive", action="store_true",
+                        help="baseline instead of PlateReader: the plate detector on the whole image at its own "
+                             "size, the recogniser on each box (no crops, voting, verifier or format packs)")
     add_config_args(parser)
     args = parser.parse_args(argv)
     cfg = load_or_exit(EdgeConfig, args)
     try:
         reader = PlateReader.from_config(cfg)
+        read_scene = NaiveReader(cfg).read if args.naive else reader.read
     except ModelError as exc:
         print(f"cannot load the reader: {exc}", file=sys.stderr)
         return 2
@@ -120,7 +148,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.save_dir:
             args.save_dir.mkdir(parents=True, exist_ok=True)
             cv2.imwrite(str(args.save_dir / f"{i:04d}_{truth}.jpg"), image)
-        read, detected = primary_read(reader.read(image), box)
+        read, detected = primary_read(read_scene(image), box)
         text = normalize(read.text) if read else ""
         region = (read.region or "unknown") if read else "unknown"
         counts.update(n=1, detected=detected, top1=text == truth,
