@@ -116,6 +116,10 @@ class OcrSettings(StrictModel):
                                    description="Margin above/below, share of its height (default: margin).")
     clahe: bool = Field(False, description="Contrast-limited histogram equalisation of the crop.")
     deskew: bool = Field(True, description="Rotate the crop level using the seg mask's rectangle.")
+    deskew_min_width_px: int = Field(
+        64, ge=0, le=4096,
+        description="Plates narrower than this are not deskewed: their coarse mask cannot tell a rotated "
+                    "plate from one seen at an angle (sheared), and rotating a sheared one cuts its characters.")
     multi_crop: int = Field(5, ge=1, le=16, description="Test-time crops per plate, probabilities averaged.")
     multi_crop_spread: float = Field(0.08, ge=0.0, le=0.5, description="Margin range (+/-) of multi-crops.")
     region: str = Field(

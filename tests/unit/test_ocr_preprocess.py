@@ -129,3 +129,32 @@ def test_read_plate_adds_blurred_crops_only_for_upscaled_plates(width, crops):
     det = Detection(xyxy=(100, 200, 100 + width, 200 + width / 3), score=0.9, class_id=0, label="plate")
     assert reader.read_plate(image, det).text == "AAA"
     assert rec.batches == [crops]
+
+
+def _sheared_plate(width: int) -> tuple[np.ndarray, Detection]:
+    """A plate seen at an angle: upright strokes, top and bottom edges sloping 16 degrees (a shear)."""
+    h = width * 2 // 3
+    image = np.full((400, 400, 3), 40, np.uint8)
+    x0, y0, slope = 50, 100, np.tan(np.deg2rad(16))
+    quad = np.array([[x0, y0 + slope * width], [x0 + width, y0], [x0 + width, y0 + h // 2],
+                     [x0, y0 + h // 2 + slope * width]], np.int32)
+    cv2.fillPoly(image, [quad], (230, 230, 230))
+    x1, y1, x2, y2 = x0, y0, x0 + width, int(y0 + h // 2 + slope * width)
+    mask = np.zeros((y2 - y1, x2 - x1), np.uint8)
+    cv2.fillPoly(mask, [quad - [x1, y1]], 1)
+    return image, Detection(xyxy=(x1, y1, x2, y2), score=0.9, class_id=0, label="plate", mask=mask.astype(bool))
+
+
+@pytest.mark.parametrize(("width", "min_width", "deskewed"), [
+    (33, 64, False),   # the sample video's V08: a deskewed crop lost 9 of its 22 px of height
+    (33, 0, True),     # the former behaviour
+    (120, 64, True),   # a plate wide enough for its mask's angle
+])
+def test_small_plates_are_not_deskewed(width: int, min_width: int, deskewed: bool) -> None:
+    image, det = _sheared_plate(width)
+    settings = OcrSettings(multi_crop=1, deskew=True, deskew_min_width_px=min_width)
+    assert mask_angle(det.mask) != 0.0
+    crop = plate_crops(image, det, settings)[0]
+    level = crop_box(image, det.xyxy, settings.margin, settings.margin_y if settings.margin_y is not None
+                     else settings.margin)
+    assert (crop.shape != level.shape) is deskewed

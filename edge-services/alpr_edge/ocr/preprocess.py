@@ -102,7 +102,8 @@ def crop_margins(settings: OcrSettings) -> list[float]:
 
 def plate_crops(image: np.ndarray, det: Detection, settings: OcrSettings) -> list[np.ndarray]:
     """The crop(s) to OCR for one detection (several for test-time voting); empty ones dropped."""
-    angle = mask_angle(det.mask) if settings.deskew else 0.0
+    wide = det.xyxy[2] - det.xyxy[0] >= settings.deskew_min_width_px
+    angle = mask_angle(det.mask) if settings.deskew and wide else 0.0
     crops = [_one_crop(image, det, m, angle, settings) for m in crop_margins(settings)]
     return [c for c in crops if c.size and min(c.shape[:2]) >= 2]
 
