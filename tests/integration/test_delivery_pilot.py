@@ -4,6 +4,7 @@ each with an ``s3://`` key whose object exists in MinIO."""
 
 from __future__ import annotations
 
+import os
 import uuid
 from pathlib import Path
 
@@ -17,8 +18,9 @@ from alpr_edge.publishing import build_sink, wait_delivered
 pytestmark = [pytest.mark.integration, pytest.mark.slow]
 
 ROOT = Path(__file__).resolve().parents[2]
-VIDEO = ROOT.parent / "shared" / "data" / "video" / "parkpow_cars.mp4"
-MODELS = ROOT.parent / "shared" / "models"
+SHARED = Path(os.environ.get("ALPR_SHARED_DIR", ROOT.parent / "shared"))
+VIDEO = SHARED / "data" / "video" / "parkpow_cars.mp4"
+MODELS = SHARED / "models"
 
 
 def test_pipeline_on_the_shared_video_publishes_events_with_crops(
