@@ -75,9 +75,9 @@ def paste(image: np.ndarray, plate_rgba: np.ndarray, box: tuple[float, ...], wid
     small = cv2.resize(plate_rgba, (w, h), interpolation=cv2.INTER_AREA).astype(np.float32)
     region = image[y0:y0 + h, x0:x0 + w].astype(np.float32)
     light = float(np.clip(region.mean() / 150.0, 0.45, 1.1))  # the photo's lighting on the old plate
-    region = erase(image, box)[y0:y0 + h, x0:x0 + w].astype(np.float32)
-    rgb, alpha = small[..., 2::-1] * light, small[..., 3:4] / 255.0
     out = erase(image, box)
+    region = out[y0:y0 + h, x0:x0 + w].astype(np.float32)
+    rgb, alpha = small[..., 2::-1] * light, small[..., 3:4] / 255.0
     out[y0:y0 + h, x0:x0 + w] = np.clip(rgb * alpha + region * (1 - alpha), 0, 255).astype(np.uint8)
     out[y0:y0 + h, x0:x0 + w] = cv2.GaussianBlur(out[y0:y0 + h, x0:x0 + w], (3, 3), 0.6)
     return out, (float(x0), float(y0), float(x0 + w), float(y0 + h))

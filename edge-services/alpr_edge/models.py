@@ -4,9 +4,8 @@ The model folder is ``EdgeConfig.model_dir`` (env ``ALPR_MODEL_DIR``). Weights a
 missing file raises :class:`ModelMissingError` naming the file and the URL to download it from (or, for a
 model made here, the command that makes it). Models made here (``scripts/train_ocr.py``) are also found in
 the trained-model folder (env ``ALPR_TRAINED_MODEL_DIR``, default ``output/models`` under the repo root),
-after the model folder. Verified hashes
-are cached (in memory and in ``$ALPR_CACHE_DIR/sha256.json``, keyed by path, size and mtime) so a
-restart does not re-hash hundreds of megabytes.
+after the model folder. Verified hashes are cached (in memory and in ``$ALPR_CACHE_DIR/sha256.json``,
+keyed by path, size and mtime) so a restart does not re-hash hundreds of megabytes.
 """
 
 from __future__ import annotations

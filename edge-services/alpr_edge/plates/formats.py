@@ -8,8 +8,9 @@ a track's reads), from the same packs (:mod:`alpr_edge.plates.packs`)::
     res.text, res.region                      # e.g. "ABC1D23", "br"; region "unknown" when no pack fits
 
 A pack is only considered when the plate's shape fits it: the detected box's width/height within
-``aspect_tolerance`` (log scale) of the pack's nominal ``aspect`` (any pack when the box is unknown, or the
-pack has no aspect). Rules, in this order:
+``aspect_tolerance`` (log scale) of the pack's nominal ``aspect`` to change a character, within the looser
+``label_aspect_tolerance`` to keep and name a read (any pack when the box is unknown, or the pack has no
+aspect). Rules, in this order:
 
 1. A character read with probability ``confident_at`` or more is never changed; another character is a
    candidate only when the recogniser itself gives it ``tie_ratio`` of the top one's probability (one of its
@@ -96,10 +97,10 @@ class FormatPrior:
         limit = self._label_limit if loose else self._fit_limit
         return [p for p in self.matching(text) if p.aspect_error(aspect) <= limit]
 
-    def region_of(self, text: str, aspect: float | None = None, strict: bool = False) -> str | None:
-        """The best label among the packs :meth:`fitting` ``text``, or None (events: ``FormatMatcher``);
-        unless ``strict``, the looser shape fit names the region when no pack fits the strict one."""
-        packs = self.fitting(text, aspect) or ([] if strict else self.fitting(text, aspect, loose=True))
+    def region_of(self, text: str, aspect: float | None = None) -> str | None:
+        """The best label among the packs :meth:`fitting` ``text``, or None (events: ``FormatMatcher``); the
+        looser shape fit names the region when no pack fits the strict one."""
+        packs = self.fitting(text, aspect) or self.fitting(text, aspect, loose=True)
         return self._label(packs, aspect).id if packs else None
 
     def label(self, text: str, aspect: float | None = None) -> str:

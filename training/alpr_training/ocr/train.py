@@ -79,8 +79,7 @@ def _shared_dir() -> Path:
 def render_synth(cfg: OcrTrainConfig, spec: InputSpec) -> tuple[np.ndarray, np.ndarray]:
     """``synth_n`` synthetic model inputs and targets, cached in ``out_dir`` by their parameters and the
     contents of the layout files (an edited layout renders a new set)."""
-    layouts = cfg.layouts if cfg.layouts.is_file() else None
-    files = [layouts] if layouts else sorted(cfg.layouts.glob("*.yaml"))
+    files = [cfg.layouts] if cfg.layouts.is_file() else sorted(cfg.layouts.glob("*.yaml"))
     digest = hashlib.sha256(b"".join(f.read_bytes() for f in files)).hexdigest()[:10]
     cache = cfg.out_dir / (f"synth_{cfg.synth_seed}_{cfg.synth_n}_{cfg.confusable_p}_{spec.width}x{spec.height}"
                            f"_{digest}.npz")
