@@ -1,5 +1,10 @@
 """Per-camera perception: vehicles on every frame -> ByteTrack -> per-track plate reading.
 
+Vehicles are detected at ``pipeline.vehicle_imgsz`` (320), and on 2 frames of every
+``vehicle_high_res_interval_frames`` (6) at ``vehicle_high_res_imgsz`` (480): the high-resolution pass finds
+the vehicles that are too small or too cut off at 320 (a truck at the image edge scores 0.1 there, 0.7 at
+480) at a third of the cost of running it on every frame; their tracks live through the 320 frames.
+
     models = load_models(cfg)                            # detectors + OCR, shared by all cameras
     worker = ReadWorker(cfg.pipeline.read_queue_size)    # plate detection + OCR off the camera thread
     pipe = build_camera_pipeline("cam-01", cfg, models, worker)
@@ -35,6 +40,7 @@ class Models:
     plates: Detector | None = None
     ocr: PlateOcr | None = None
     prior: FormatPrior | None = None  # format packs shared by the reads and the track votes
+    vehicles_high_res: Detector | None = None  # periodic pass at pipeline.vehicle_high_res_imgsz
 
 
 @dataclass(frozen=True)
@@ -49,7 +55,6 @@ class FrameResult:
 
 def load_models(cfg: EdgeConfig, with_ocr: bool = True, with_plates: bool = True) -> Models:
     """Vehicle detector (scores down to ByteTrack's low threshold), plate detector, plate reader."""
-    from .detectors import build_detector
     from .ocr import build_recognizer
     from .still import PlateReader
 
@@ -58,12 +63,21 @@ def load_models(cfg: EdgeConfig, with_ocr: bool = True, with_plates: bool = True
         cfg = cfg.model_copy(deep=True)
         cfg.detector.intra_op_threads = threads
     conf = min(cfg.detector.vehicle_conf, cfg.tracking.low_thresh)
-    vehicles = build_detector(cfg.detector.backend, cfg.models.vehicle_model, cfg, conf=conf,
-                              classes=list(cfg.detector.vehicle_classes))
+    vehicles = _vehicle_detector(cfg, conf, cfg.pipeline.vehicle_imgsz)
+    high_res = cfg.pipeline.vehicle_high_res_imgsz
+    vehicles_high_res = _vehicle_detector(cfg, conf, high_res) if high_res else None
     plates = _plate_detector(cfg) if with_plates or with_ocr else None
     prior = FormatPrior(cfg.plate_formats, cfg.ocr.region)
     ocr = PlateReader(plates, build_recognizer(cfg), cfg.ocr, prior=prior) if with_ocr and plates is not None else None
-    return Models(vehicles=vehicles, plates=plates, ocr=ocr, prior=prior)
+    return Models(vehicles=vehicles, plates=plates, ocr=ocr, prior=prior, vehicles_high_res=vehicles_high_res)
+
+
+def _vehicle_detector(cfg: EdgeConfig, conf: float, imgsz: int | None) -> Detector:
+    from .detectors import build_detector
+
+    extra = {"imgsz": imgsz} if imgsz else {}
+    return build_detector(cfg.detector.backend, cfg.models.vehicle_model, cfg, conf=conf,
+                          classes=list(cfg.detector.vehicle_classes), **extra)
 
 
 def _plate_detector(cfg: EdgeConfig) -> Detector:
@@ -84,9 +98,10 @@ def _plate_detector(cfg: EdgeConfig) -> Detector:
 class CameraPipeline:
     def __init__(self, camera_id: str, vehicles: Detector, reader: TrackReader,
                  tracker: Tracker | None = None, settings: PipelineSettings | None = None,
-                 timings: StageTimings | None = None):
+                 timings: StageTimings | None = None, vehicles_high_res: Detector | None = None):
         self.camera_id = camera_id
         self.vehicles, self.reader = vehicles, reader
+        self.vehicles_high_res = vehicles_high_res
         self.tracker = tracker or build_tracker(camera_id=camera_id)
         self.settings = settings or PipelineSettings()
         self.timings = timings or StageTimings()
@@ -95,7 +110,7 @@ class CameraPipeline:
 
     def process(self, frame: Frame) -> FrameResult:
         t0 = time.perf_counter()
-        vehicles = tuple(d for d in self.vehicles.detect(frame.image)
+        vehicles = tuple(d for d in self.vehicle_detector(frame.frame_number).detect(frame.image)
                          if d.label in self._labels and d.score >= self.settings.vehicle_min_score)
         t1 = time.perf_counter()
         tracked = self.tracker.update(vehicles, frame.frame_number)
@@ -108,6 +123,13 @@ class CameraPipeline:
         self.timings.add("frame", t3 - t0)
         return FrameResult(frame.frame_number, vehicles, tracked.tracks, tuple(reads))
 
+    def vehicle_detector(self, frame_number: int) -> Detector:
+        """The high-resolution pass on 2 consecutive frames of every ``vehicle_high_res_interval_frames``."""
+        if self.vehicles_high_res is None:
+            return self.vehicles
+        return self.vehicles_high_res if frame_number % self.settings.vehicle_high_res_interval_frames < 2 \
+            else self.vehicles
+
     def flush(self, timeout_s: float = 30.0) -> list[PlateRead]:
         return self.reader.flush(timeout_s)
 
@@ -119,4 +141,5 @@ def build_camera_pipeline(camera_id: str, cfg: EdgeConfig, models: Models, worke
     prior = prior or models.prior or FormatPrior(cfg.plate_formats, cfg.ocr.region)
     reader = TrackReader(camera_id, models.plates, models.ocr, cfg.pipeline, prior, worker=worker)
     tracker = build_tracker(cfg.tracking, camera_id=camera_id)
-    return CameraPipeline(camera_id, models.vehicles, reader, tracker, cfg.pipeline, timings)
+    return CameraPipeline(camera_id, models.vehicles, reader, tracker, cfg.pipeline, timings,
+                          vehicles_high_res=models.vehicles_high_res)

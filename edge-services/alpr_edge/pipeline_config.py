@@ -53,6 +53,18 @@ class PipelineSettings(StrictModel):
         default=0.1, ge=0, le=1, description="Vehicle detections below this score are dropped.")
     skip_frames: int = Field(
         default=0, ge=0, le=100, description="Process one frame, then skip this many (pilot --skip-frames).")
+    vehicle_imgsz: int | None = Field(
+        default=320, ge=64, le=2048, multiple_of=32,
+        description="Vehicle detector input long side in px; the ONNX backend derives an fp32 variant with the"
+        " frame's aspect (320 on 1280x720: 192x320), none: the model's own input.")
+    vehicle_high_res_imgsz: int | None = Field(
+        default=480, ge=64, le=2048, multiple_of=32,
+        description="Input long side of the periodic high-resolution vehicle pass that finds vehicles too small"
+        " or too cut off for vehicle_imgsz (none: off).")
+    vehicle_high_res_interval_frames: int = Field(
+        default=6, ge=2, le=1000,
+        description="The high-resolution pass runs on 2 consecutive frames of every this many (ByteTrack"
+        " confirms a new track on its second detection); the other frames use vehicle_imgsz.")
     plate_on_vehicle_crops: bool = Field(
         default=True,
         description="Detect plates on tracked vehicle crops (fast); false: on the whole frame.")
@@ -62,7 +74,9 @@ class PipelineSettings(StrictModel):
     vehicle_crop_margin: float = Field(
         default=0.05, ge=0, le=1, description="Margin added around a vehicle box, per side.")
     min_vehicle_width_px: int = Field(
-        default=120, ge=1, le=10_000, description="Tracks narrower than this are not read yet.")
+        default=120, ge=1, le=10_000,
+        description="Tracks narrower than this are not read yet (a box cut off by the left or right image edge:"
+        " its height counts).")
     plate_detect_interval_frames: int = Field(
         default=2, ge=1, le=1000, description="Frames between two plate detections on the same track.")
     plate_miss_backoff_max_frames: int = Field(
@@ -75,6 +89,21 @@ class PipelineSettings(StrictModel):
         default=0.3, ge=0, le=1, description="Plate detections below this score are ignored.")
     min_plate_width_px: int = Field(
         default=24, ge=1, le=10_000, description="Plates narrower than this are not read.")
+    min_small_plate_width_px: int = Field(
+        default=28, ge=1, le=10_000,
+        description="Plates from this width up to min_plate_width_px are read only while the vehicle is not"
+        " approaching (standing, leaving, or at the image edge): an approaching vehicle's plate will grow.")
+    approach_window_frames: int = Field(
+        default=16, ge=2, le=1000,
+        description="A track is approaching while the trend of its box height (least squares over the last 2"
+        " windows) grows by approach_min_growth per this many frames; younger tracks count as approaching.")
+    approach_min_growth: float = Field(
+        default=0.03, ge=0, le=10,
+        description="Growth of the box height per window, as a share, that counts as approaching.")
+    reread_interval_frames: int = Field(
+        default=8, ge=1, le=1000,
+        description="A shot no better than the best is still read after this many frames while the track has"
+        " fewer than stable_read_count reads (a standing vehicle gets reads to vote on).")
     min_quality_gain: float = Field(
         default=0.05, ge=0, le=10,
         description="A new shot is read only if its quality beats the best by this fraction.")

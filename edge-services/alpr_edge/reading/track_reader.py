@@ -52,7 +52,7 @@ class TrackReader:
     def update(self, frame: Frame, result: TrackerResult) -> list[PlateRead]:
         for track in result.tracks:
             self._touch(track, frame)
-        picked = self._pick_for_plates(result.tracks, frame.frame_number) if self.plates is not None else []
+        picked = self._pick_for_plates(result.tracks, frame) if self.plates is not None else []
         if self.settings.plate_on_vehicle_crops:
             for track in picked:
                 self._queue_crop(track, frame)
@@ -83,18 +83,19 @@ class TrackReader:
                                                                   frame.frame_number)
         reading.last_seen_s, reading.last_frame = frame.timestamp_s, frame.frame_number
         reading.vehicle_bbox = track.xyxy
+        reading.heights.append((frame.frame_number, track.xyxy[3] - track.xyxy[1]))
         reading.first_vehicle_bbox = reading.first_vehicle_bbox or track.xyxy
         reading.label_counts[track.label] = reading.label_counts.get(track.label, 0) + 1
         reading.vehicle_label = max(reading.label_counts, key=reading.label_counts.__getitem__)
 
-    def _pick_for_plates(self, tracks: Sequence[Track], frame_number: int) -> list[Track]:
+    def _pick_for_plates(self, tracks: Sequence[Track], frame: Frame) -> list[Track]:
         s = self.settings
         wanted = []
         for track in tracks:
             reading = self._tracks[track.track_id]
             if (reading.emitted or reading.jobs_pending or reading.ocr_calls >= s.max_reads_per_track
-                    or frame_number < reading.next_plate_frame
-                    or track.xyxy[2] - track.xyxy[0] < s.min_vehicle_width_px):
+                    or frame.frame_number < reading.next_plate_frame
+                    or vehicle_size(track.xyxy, frame.image.shape[1]) < s.min_vehicle_width_px):
                 continue
             wanted.append((reading.last_plate_frame, track))
         wanted.sort(key=lambda pair: pair[0])  # waiting longest first
@@ -104,7 +105,7 @@ class TrackReader:
         reading = self._tracks[track.track_id]
         crop, origin = crop_region(frame.image, track.xyxy, self.settings.vehicle_crop_margin)
         if crop.size:
-            self._run(reading, frame.frame_number, crop.copy(), origin, None)
+            self._run(reading, frame.frame_number, crop.copy(), origin, None, self._min_plate_width(reading, frame))
 
     def _look_for_plates_in_frame(self, tracks: Sequence[Track], frame: Frame) -> None:
         """Plate detector once on the whole frame; each track takes the best plate centred in its box."""
@@ -114,17 +115,25 @@ class TrackReader:
             inside = [p for p in plates if x1 <= (p.xyxy[0] + p.xyxy[2]) / 2 <= x2
                       and y1 <= (p.xyxy[1] + p.xyxy[3]) / 2 <= y2]
             crop, (ox, oy) = crop_region(frame.image, track.xyxy, self.settings.vehicle_crop_margin)
-            plate = best_plate(inside, self.settings.min_plate_score, self.settings.min_plate_width_px)
+            min_width = self._min_plate_width(self._tracks[track.track_id], frame)
+            plate = best_plate(inside, self.settings.min_plate_score, min_width)
             if plate is None or not crop.size:
                 self._schedule(self._tracks[track.track_id], frame.frame_number, found=False)
                 continue
             px1, py1, px2, py2 = plate.xyxy
             local = Detection((px1 - ox, py1 - oy, px2 - ox, py2 - oy), plate.score, plate.class_id,
                               plate.label)
-            self._run(self._tracks[track.track_id], frame.frame_number, crop.copy(), (ox, oy), local)
+            self._run(self._tracks[track.track_id], frame.frame_number, crop.copy(), (ox, oy), local, min_width)
+
+    def _min_plate_width(self, reading: TrackReading, frame: Frame) -> int:
+        """Small plates only on tracks that are not approaching (their plate will not grow by waiting)."""
+        s = self.settings
+        if reading.approaching(frame.frame_number, s.approach_window_frames, s.approach_min_growth):
+            return s.min_plate_width_px
+        return min(s.min_small_plate_width_px, s.min_plate_width_px)
 
     def _run(self, reading: TrackReading, frame_number: int, crop: np.ndarray, origin: tuple[int, int],
-             plate: Detection | None) -> None:
+             plate: Detection | None, min_plate_width_px: int) -> None:
         """Run the reading task on the worker (inline without one); a full queue drops it."""
         with reading.lock:
             reading.jobs_pending += 1
@@ -133,7 +142,7 @@ class TrackReader:
 
         def task() -> None:
             try:
-                self._read_crop(reading, frame_number, crop, origin, plate)
+                self._read_crop(reading, frame_number, crop, origin, plate, min_plate_width_px)
             finally:
                 with reading.lock:
                     reading.jobs_pending -= 1
@@ -146,16 +155,14 @@ class TrackReader:
             self.tasks_dropped += 1
 
     def _read_crop(self, reading: TrackReading, frame_number: int, crop: np.ndarray, origin: tuple[int, int],
-                   plate: Detection | None) -> None:
-        """Worker side: find the plate in the vehicle crop; if the shot is the track's best, OCR it."""
+                   plate: Detection | None, min_plate_width_px: int) -> None:
+        """Worker side: find the plate in the vehicle crop; OCR the track's best shot, or a re-read."""
         if plate is None:
-            s = self.settings
             found = self._detect_plates(pad_to_square(crop))
-            plate = best_plate(found, s.min_plate_score, s.min_plate_width_px)
-            self._schedule(reading, frame_number, found=plate is not None)
-        if plate is None or not self._keep_if_better(reading, frame_number, crop, origin, plate):
-            return
-        if self.ocr is None:
+            plate = best_plate(found, self.settings.min_plate_score, min_plate_width_px)
+        to_read = plate is not None and self._shot_to_read(reading, frame_number, crop, origin, plate)
+        self._schedule(reading, frame_number, found=to_read)
+        if plate is None or not to_read or self.ocr is None:
             return
         started = time.perf_counter()
         result = self.ocr.read_plate(crop, plate)
@@ -175,7 +182,8 @@ class TrackReader:
         return plates
 
     def _schedule(self, reading: TrackReading, frame_number: int, found: bool) -> None:
-        """Next plate detection after the interval; after misses, after 2, 4, 8... intervals (capped)."""
+        """Next plate detection after the interval; after misses (no plate, or no shot worth an OCR call),
+        after 2, 4, 8... intervals (capped)."""
         s = self.settings
         with reading.lock:
             reading.plate_misses = 0 if found else reading.plate_misses + 1
@@ -183,19 +191,27 @@ class TrackReader:
             cap = max(s.plate_miss_backoff_max_frames, s.plate_detect_interval_frames)
             reading.next_plate_frame = max(reading.next_plate_frame, frame_number + min(wait, cap))
 
-    def _keep_if_better(self, reading: TrackReading, frame_number: int, crop: np.ndarray,
-                        origin: tuple[int, int], plate: Detection) -> bool:
-        """Keep the shot if it beats the track's best by ``min_quality_gain`` (``plate`` in crop pixels)."""
+    def _shot_to_read(self, reading: TrackReading, frame_number: int, crop: np.ndarray,
+                      origin: tuple[int, int], plate: Detection) -> bool:
+        """OCR a shot that beats the track's best by ``min_quality_gain`` (kept as the best), or any shot
+        ``reread_interval_frames`` after the last read while the track lacks ``stable_read_count`` reads."""
         plate_crop, _ = crop_region(crop, plate.xyxy, 0.0)
         s = self.settings
         quality = shot_quality(plate_crop, plate.score, s.sharpness_ref, s.plate_width_ref_px)
         (ox, oy), (x1, y1, x2, y2) = origin, plate.xyxy
         with reading.lock:
-            if plate_crop.size == 0 or quality <= reading.best_quality * (1.0 + s.min_quality_gain):
+            if plate_crop.size == 0:
                 return False
-            reading.best_quality, reading.best_bbox = quality, (x1 + ox, y1 + oy, x2 + ox, y2 + oy)
-            reading.best_crop, reading.best_vehicle_crop = plate_crop.copy(), crop
-            reading.best_frame_number = frame_number
+            better = quality > reading.best_quality * (1.0 + s.min_quality_gain)
+            reread = (reading.best_bbox is not None and len(reading.reads) < s.stable_read_count
+                      and frame_number - reading.last_ocr_frame >= s.reread_interval_frames)
+            if not (better or reread):
+                return False
+            reading.last_ocr_frame = frame_number
+            if better:
+                reading.best_quality, reading.best_bbox = quality, (x1 + ox, y1 + oy, x2 + ox, y2 + oy)
+                reading.best_crop, reading.best_vehicle_crop = plate_crop.copy(), crop
+                reading.best_frame_number = frame_number
         return True
 
     def _collect(self, frame_done: bool) -> list[PlateRead]:
@@ -282,6 +298,13 @@ def pad_to_square(image: np.ndarray, value: int = 114) -> np.ndarray:
         return image
     side = max(h, w)
     return cv2.copyMakeBorder(image, 0, side - h, 0, side - w, cv2.BORDER_CONSTANT, value=(value,) * 3)
+
+
+def vehicle_size(box: BBox, frame_width: int, edge_px: float = 2.0, edge_share: float = 0.02) -> float:
+    """The box's width; its height when the left or right image edge cuts it (the width is then a part)."""
+    x1, y1, x2, y2 = box
+    edge = max(edge_px, edge_share * frame_width)
+    return y2 - y1 if x1 <= edge or x2 >= frame_width - edge else x2 - x1
 
 
 def best_plate(plates: Sequence[Detection], min_score: float, min_width_px: float) -> Detection | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+from collections import deque
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -23,7 +24,9 @@ class TrackReading:
     label_counts: dict[str, int] = field(default_factory=dict)
     last_plate_frame: int = -10**9  # last frame the plate detector ran on this track
     next_plate_frame: int = 0  # earliest frame for the next plate detection (interval, miss back-off)
-    plate_misses: int = 0  # consecutive plate detections that found nothing
+    plate_misses: int = 0  # consecutive plate detections that led to no OCR
+    last_ocr_frame: int = -10**9
+    heights: deque[tuple[int, float]] = field(default_factory=lambda: deque(maxlen=128), repr=False)
     best_quality: float = 0.0
     best_bbox: BBox | None = None  # plate box in frame pixels
     best_crop: np.ndarray | None = field(default=None, repr=False)
@@ -39,6 +42,19 @@ class TrackReading:
     def snapshot_reads(self) -> list[OcrResult]:
         with self.lock:
             return list(self.reads)
+
+    def approaching(self, frame_number: int, window_frames: int, min_growth: float) -> bool:
+        """The box height's trend (least squares over the last 2 windows) grows by ``min_growth`` per window.
+
+        A trend, not two samples: boxes jitter by 5-10% between frames (more between detector inputs).
+        True while the track is younger than one window (too young to tell).
+        """
+        recent = [(f, h) for f, h in self.heights if f > frame_number - 2 * window_frames]
+        if len(recent) < 3 or frame_number - recent[0][0] < window_frames:
+            return True
+        frames, heights = np.array(recent, dtype=np.float64).T
+        slope = np.polyfit(frames, heights, 1)[0]
+        return bool(slope * window_frames / max(heights.mean(), 1e-6) > min_growth)
 
 
 def direction_of(first: BBox | None, last: BBox | None, min_shift: float = 0.25) -> str | None:
