@@ -44,9 +44,9 @@ class PipelineSettings(StrictModel):
     """Per-frame detection and per-track plate reading."""
 
     model_threads: int | None = Field(
-        default=1, ge=1, le=256,
-        description="ONNX Runtime intra-op threads per model in the video pipeline (camera"
-        " and reading threads already run in parallel; 1 is fastest on 2 cores); none: detector's setting.")
+        default=2, ge=1, le=256,
+        description="ONNX Runtime intra-op threads per model in the video pipeline (camera and reading threads"
+        " also run in parallel; 2 measured fastest on 2 cores); none: detector's setting.")
     vehicle_labels: list[str] = Field(
         default=list(COCO_VEHICLE_CLASSES), min_length=1, description="Detector labels kept as vehicles.")
     vehicle_min_score: float = Field(
@@ -54,9 +54,10 @@ class PipelineSettings(StrictModel):
     skip_frames: int = Field(
         default=0, ge=0, le=100, description="Process one frame, then skip this many (pilot --skip-frames).")
     vehicle_imgsz: int | None = Field(
-        default=320, ge=64, le=2048, multiple_of=32,
+        default=256, ge=64, le=2048, multiple_of=32,
         description="Vehicle detector input long side in px; the ONNX backend derives an fp32 variant with the"
-        " frame's aspect (320 on 1280x720: 192x320), none: the model's own input.")
+        " frame's aspect (256 on 1280x720: 160x256), none: the model's own input (a static TensorRT engine:"
+        " set its size).")
     vehicle_high_res_imgsz: int | None = Field(
         default=480, ge=64, le=2048, multiple_of=32,
         description="Input long side of the periodic high-resolution vehicle pass that finds vehicles too small"
@@ -69,7 +70,7 @@ class PipelineSettings(StrictModel):
         default=True,
         description="Detect plates on tracked vehicle crops (fast); false: on the whole frame.")
     plate_crop_imgsz: int | None = Field(
-        default=320, ge=64, le=1280, multiple_of=32,
+        default=288, ge=64, le=1280, multiple_of=32,
         description="Plate detector input long side on vehicle crops (none: the model's own size).")
     vehicle_crop_margin: float = Field(
         default=0.05, ge=0, le=1, description="Margin added around a vehicle box, per side.")

@@ -3,6 +3,8 @@ and the periodic high-resolution vehicle pass (fake detectors and OCR, no models
 
 from __future__ import annotations
 
+from itertools import pairwise
+
 import numpy as np
 import pytest
 
@@ -113,7 +115,7 @@ def test_a_standing_vehicle_gets_re_reads_to_vote_on() -> None:
     settings = PipelineSettings(plate_detect_interval_frames=1, min_quality_gain=0.05, stable_read_count=3,
                                 reread_interval_frames=8, min_vehicle_width_px=50)
     ocr, reads = run(Vehicle((100, 100, 300, 260)), 60.0, settings)
-    assert len(ocr.frames) == 3 and all(b - a >= 8 for a, b in zip(ocr.frames, ocr.frames[1:], strict=False))
+    assert len(ocr.frames) == 3 and all(b - a >= 8 for a, b in pairwise(ocr.frames))
     assert [r.read_count for r in reads] == [3] and reads[0].last_frame < 40  # stable: published early
     never = settings.model_copy(update={"reread_interval_frames": 1000})
     ocr, reads = run(Vehicle((100, 100, 300, 260)), 60.0, never)
@@ -152,3 +154,27 @@ def test_a_vehicle_only_the_high_resolution_pass_sees_keeps_one_track() -> None:
     for i in range(1, 40):
         ids |= {t.track_id for t in pipe.process(Frame("cam", IMAGE, i, 1000.0 + i / 10)).tracks}
     assert len(ids) == 1  # confirmed on two consecutive high-res frames, kept through the 320 frames
+
+
+class NoPlate:
+    def detect(self, image: np.ndarray) -> list[Detection]:
+        return []
+
+
+@pytest.mark.parametrize(("plates", "max_gap"), [
+    (FixedPlate(32.0), 8),  # a small plate that is growing: looked at again within 4 intervals
+    (NoPlate(), 16),  # no plate: the full back-off, up to plate_miss_backoff_max_frames
+])
+def test_a_growing_small_plate_is_not_backed_off_like_a_miss(plates, max_gap) -> None:
+    settings = PipelineSettings(plate_detect_interval_frames=2, plate_miss_backoff_max_frames=16,
+                                min_plate_width_px=44, min_small_plate_width_px=28, min_vehicle_width_px=50)
+    reader = TrackReader("cam", plates, CountingOcr(), settings)
+    pipe = CameraPipeline("cam", Vehicle((100, 100, 300, 260), grow_px=3.0), reader, ByteTracker(), settings)
+    looked = []
+    for i in range(1, 71):  # the box stays inside the 640x480 image: it keeps growing
+        before = reader.plate_detections
+        pipe.process(Frame("cam", IMAGE, i, 1000.0 + i / 10))
+        if reader.plate_detections > before:
+            looked.append(i)
+    gaps = [b - a for a, b in pairwise(looked)]
+    assert max(gaps) == max_gap and reader.ocr_calls == 0

@@ -35,6 +35,7 @@ logger = logging.getLogger(__name__)
 
 ENDED_TRACK_GRACE_S = 5.0  # how long an ended track waits for its pending reading tasks
 MAX_CANDIDATES = 10
+SMALL_PLATE_WAIT_INTERVALS = 4  # a small plate on an approaching track: next look within 4 intervals
 
 
 class TrackReader:
@@ -157,11 +158,16 @@ class TrackReader:
     def _read_crop(self, reading: TrackReading, frame_number: int, crop: np.ndarray, origin: tuple[int, int],
                    plate: Detection | None, min_plate_width_px: int) -> None:
         """Worker side: find the plate in the vehicle crop; OCR the track's best shot, or a re-read."""
+        s = self.settings
         if plate is None:
             found = self._detect_plates(pad_to_square(crop))
-            plate = best_plate(found, self.settings.min_plate_score, min_plate_width_px)
+            plate = best_plate(found, s.min_plate_score, min(min_plate_width_px, s.min_small_plate_width_px))
+        growing = plate is not None and plate.xyxy[2] - plate.xyxy[0] < min_plate_width_px
+        if growing:  # an approaching vehicle's small plate: look again soon, it will be read when bigger
+            plate = None
         to_read = plate is not None and self._shot_to_read(reading, frame_number, crop, origin, plate)
-        self._schedule(reading, frame_number, found=to_read)
+        self._schedule(reading, frame_number, found=to_read,
+                       max_wait_frames=SMALL_PLATE_WAIT_INTERVALS * s.plate_detect_interval_frames if growing else None)
         if plate is None or not to_read or self.ocr is None:
             return
         started = time.perf_counter()
@@ -181,14 +187,16 @@ class TrackReader:
         self.plate_detections += 1
         return plates
 
-    def _schedule(self, reading: TrackReading, frame_number: int, found: bool) -> None:
+    def _schedule(self, reading: TrackReading, frame_number: int, found: bool,
+                  max_wait_frames: int | None = None) -> None:
         """Next plate detection after the interval; after misses (no plate, or no shot worth an OCR call),
-        after 2, 4, 8... intervals (capped)."""
+        after 2, 4, 8... intervals (capped; at ``max_wait_frames`` while a small plate grows)."""
         s = self.settings
         with reading.lock:
             reading.plate_misses = 0 if found else reading.plate_misses + 1
             wait = s.plate_detect_interval_frames * 2 ** min(reading.plate_misses, 10)
             cap = max(s.plate_miss_backoff_max_frames, s.plate_detect_interval_frames)
+            cap = min(cap, max_wait_frames) if max_wait_frames else cap
             reading.next_plate_frame = max(reading.next_plate_frame, frame_number + min(wait, cap))
 
     def _shot_to_read(self, reading: TrackReading, frame_number: int, crop: np.ndarray,
