@@ -1,9 +1,9 @@
 """Per-camera perception: vehicles on every frame -> ByteTrack -> per-track plate reading.
 
 Vehicles are detected at ``pipeline.vehicle_imgsz`` (256), and on 2 frames of every
-``vehicle_high_res_interval_frames`` (6) at ``vehicle_high_res_imgsz`` (480): the high-resolution pass finds
+``vehicle_high_res_interval_frames`` (8) at ``vehicle_high_res_imgsz`` (480): the high-resolution pass finds
 the vehicles that are too small or too cut off at low resolution (a truck at the image edge scores 0.1 at
-320, 0.7 at 480) at a third of the cost of running it on every frame; their tracks live through the other
+320, 0.7 at 480) at a quarter of the cost of running it on every frame; their tracks live through the other
 frames (ByteTrack keeps a lost track for ``tracking.track_buffer`` frames).
 
     models = load_models(cfg)                            # detectors + OCR, shared by all cameras

@@ -63,7 +63,7 @@ class PipelineSettings(StrictModel):
         description="Input long side of the periodic high-resolution vehicle pass that finds vehicles too small"
         " or too cut off for vehicle_imgsz (none: off).")
     vehicle_high_res_interval_frames: int = Field(
-        default=6, ge=2, le=1000,
+        default=8, ge=2, le=1000,
         description="The high-resolution pass runs on 2 consecutive frames of every this many (ByteTrack"
         " confirms a new track on its second detection); the other frames use vehicle_imgsz.")
     plate_on_vehicle_crops: bool = Field(
