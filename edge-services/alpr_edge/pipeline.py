@@ -103,6 +103,7 @@ class CameraPipeline:
         self.camera_id = camera_id
         self.vehicles, self.reader = vehicles, reader
         self.vehicles_high_res = vehicles_high_res
+        self.frames_processed = 0
         self.tracker = tracker or build_tracker(camera_id=camera_id)
         self.settings = settings or PipelineSettings()
         self.timings = timings or StageTimings()
@@ -111,7 +112,8 @@ class CameraPipeline:
 
     def process(self, frame: Frame) -> FrameResult:
         t0 = time.perf_counter()
-        vehicles = tuple(d for d in self.vehicle_detector(frame.frame_number).detect(frame.image)
+        self.frames_processed += 1
+        vehicles = tuple(d for d in self.vehicle_detector(self.frames_processed).detect(frame.image)
                          if d.label in self._labels and d.score >= self.settings.vehicle_min_score)
         t1 = time.perf_counter()
         tracked = self.tracker.update(vehicles, frame.frame_number)
@@ -124,11 +126,12 @@ class CameraPipeline:
         self.timings.add("frame", t3 - t0)
         return FrameResult(frame.frame_number, vehicles, tracked.tracks, tuple(reads))
 
-    def vehicle_detector(self, frame_number: int) -> Detector:
-        """The high-resolution pass on 2 consecutive frames of every ``vehicle_high_res_interval_frames``."""
+    def vehicle_detector(self, index: int) -> Detector:
+        """The detector of the ``index``-th processed frame (from 1; skipped frames do not count): the
+        high-resolution pass on 2 consecutive ones of every ``vehicle_high_res_interval_frames``."""
         if self.vehicles_high_res is None:
             return self.vehicles
-        return self.vehicles_high_res if frame_number % self.settings.vehicle_high_res_interval_frames < 2 \
+        return self.vehicles_high_res if index % self.settings.vehicle_high_res_interval_frames < 2 \
             else self.vehicles
 
     def flush(self, timeout_s: float = 30.0) -> list[PlateRead]:

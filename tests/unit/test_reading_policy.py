@@ -178,3 +178,16 @@ def test_a_growing_small_plate_is_not_backed_off_like_a_miss(plates, max_gap) ->
             looked.append(i)
     gaps = [b - a for a, b in pairwise(looked)]
     assert max(gaps) == max_gap and reader.ocr_calls == 0
+
+
+def test_the_high_resolution_schedule_counts_processed_frames_not_frame_numbers() -> None:
+    settings = PipelineSettings(vehicle_high_res_interval_frames=4)
+    low, high = Recorder(None), Recorder(None)
+    pipe = CameraPipeline("cam", low, TrackReader("cam", None, None, settings), ByteTracker(), settings,
+                          vehicles_high_res=high)
+    ran_high = []
+    for number in range(1, 33, 2):  # pilot --skip-frames 1: only odd frame numbers reach the pipeline
+        before = high.calls
+        pipe.process(Frame("cam", IMAGE, number, 1000.0 + number / 10))
+        ran_high.append(high.calls > before)
+    assert [i + 1 for i, h in enumerate(ran_high) if h] == [1, 4, 5, 8, 9, 12, 13, 16]  # pairs still consecutive

@@ -27,7 +27,9 @@ class UltralyticsDetector:
         self.model = YOLO(str(path))
         self.kwargs: dict[str, Any] = {"conf": conf, "iou": iou, "classes": classes, "max_det": max_det,
                                        "verbose": False}
-        if imgsz:
+        if imgsz and path.suffix == ".engine":  # TensorRT engines keep the input size they were built with
+            logger.info("%s: imgsz %d ignored, a TensorRT engine's input size is fixed at export", path.name, imgsz)
+        elif imgsz:
             self.kwargs["imgsz"] = imgsz
         if device in ("cuda", "tensorrt"):
             self.kwargs["device"] = 0
