@@ -39,6 +39,7 @@ MINIO_MODULE = "github.com/minio/minio"
 # master of 2026-02-12 (go.mod: go 1.24.0); builds with Go 1.24 .. 1.26.
 MINIO_VERSION = os.environ.get("ALPR_STACK_MINIO_VERSION", "v0.0.0-20260212201848-7aac2a2c5b7c")
 BUCKET = "alpr-plate-images"
+INIT_TIMEOUT_S = 120.0  # MinIO answers 503 while it initialises after the health/live probe says up
 MIN_GO = (1, 24)
 
 
@@ -210,6 +211,16 @@ class MinIO(Service):
         return http_ok(f"http://{HOST}:{self.port}/minio/health/live")
 
     # -- post_start: the private bucket --------------------------------------------------------
+    def _head_bucket(self, timeout_s: float = INIT_TIMEOUT_S) -> int:
+        """HEAD the bucket; 503 (server still initialising: "live" comes before "ready", seen on a cold
+        first start) is retried until ``timeout_s``."""
+        deadline = time.monotonic() + timeout_s
+        while True:
+            status = self.s3("HEAD", f"/{BUCKET}")
+            if status != 503 or time.monotonic() > deadline:
+                return status
+            time.sleep(0.5)
+
     def s3(self, method: str, path: str, body: bytes = b"") -> int:
         """Send a signed S3 request; returns the HTTP status."""
         host = f"{HOST}:{self.port}"
@@ -223,7 +234,7 @@ class MinIO(Service):
             return int(exc.code)
 
     def post_start(self) -> None:
-        status = self.s3("HEAD", f"/{BUCKET}")
+        status = self._head_bucket()
         if status == 200:
             return
         if status != 404:
