@@ -59,18 +59,25 @@ def load_models(cfg: EdgeConfig, with_ocr: bool = True, with_plates: bool = True
     from .ocr import build_recognizer
     from .still import PlateReader
 
-    threads = cfg.pipeline.model_threads
-    if threads is not None:
-        cfg = cfg.model_copy(deep=True)
-        cfg.detector.intra_op_threads = threads
+    camera_cfg = _with_threads(cfg, cfg.pipeline.model_threads)
     conf = min(cfg.detector.vehicle_conf, cfg.tracking.low_thresh)
-    vehicles = _vehicle_detector(cfg, conf, cfg.pipeline.vehicle_imgsz)
+    vehicles = _vehicle_detector(camera_cfg, conf, cfg.pipeline.vehicle_imgsz)
     high_res = cfg.pipeline.vehicle_high_res_imgsz
-    vehicles_high_res = _vehicle_detector(cfg, conf, high_res) if high_res else None
+    vehicles_high_res = _vehicle_detector(camera_cfg, conf, high_res) if high_res else None
+    cfg = _with_threads(cfg, cfg.pipeline.reading_model_threads)
     plates = _plate_detector(cfg) if with_plates or with_ocr else None
     prior = FormatPrior(cfg.plate_formats, cfg.ocr.region)
     ocr = PlateReader(plates, build_recognizer(cfg), cfg.ocr, prior=prior) if with_ocr and plates is not None else None
     return Models(vehicles=vehicles, plates=plates, ocr=ocr, prior=prior, vehicles_high_res=vehicles_high_res)
+
+
+def _with_threads(cfg: EdgeConfig, threads: int | None) -> EdgeConfig:
+    """``cfg`` with ``threads`` ONNX Runtime intra-op threads per model (None: as configured)."""
+    if threads is None:
+        return cfg
+    out = cfg.model_copy(deep=True)
+    out.detector.intra_op_threads = threads
+    return out
 
 
 def _vehicle_detector(cfg: EdgeConfig, conf: float, imgsz: int | None) -> Detector:

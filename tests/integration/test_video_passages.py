@@ -62,3 +62,19 @@ def test_every_readable_passage_is_read_once_and_nothing_else(tmp_path: Path,
     assert number == 339
     assert result.readable == 4 and result.read == 4, f"{result.summary()}\n{table}\n{capture.log}"
     assert not result.false_events, f"false events: {result.false_events}\n{capture.log}"
+
+
+def test_camera_and_reading_models_get_their_own_thread_counts(monkeypatch: pytest.MonkeyPatch) -> None:
+    if any(not (MODEL_DIR / n).is_file() for n in NEEDED):
+        pytest.skip(f"needs the models in {MODEL_DIR}")
+    monkeypatch.setenv("ALPR_MODEL_DIR", str(MODEL_DIR))
+    cfg = load_config(EdgeConfig, [ROOT / "config"])
+    cfg.pipeline.model_threads, cfg.pipeline.reading_model_threads = 2, 1
+    models = load_models(cfg, with_ocr=False)
+
+    def threads(detector) -> int:
+        return detector.session.get_session_options().intra_op_num_threads
+
+    assert threads(models.vehicles) == 2 and threads(models.vehicles_high_res) == 2
+    assert threads(models.plates) == 1
+    assert cfg.detector.intra_op_threads == 2  # the caller's config is not changed

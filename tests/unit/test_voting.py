@@ -24,6 +24,11 @@ def read(text: str, conf: float = 0.9, chars: tuple[float, ...] | None = None) -
      "ABC1234", 2),
     ("separators and case ignored", [read("abc-123"), read("ABC 123")], "ABC123", 2),
     ("empty reads ignored", [read(""), read("XYZ9")], "XYZ9", 1),
+    ("a part of a longer read supports it", [read("A23126", 0.99), read("34A23126", 0.89)], "34A23126", 1),
+    ("a part at the end", [read("34A231", 0.99), read("34A23126", 0.5)], "34A23126", 1),
+    ("a part missing too much counts for itself", [read("A231", 0.99), read("34A23126", 0.5)], "A231", 1),
+    ("a read too short to be a part", [read("A23", 0.99), read("A23", 0.99), read("34A23126", 0.5)], "A23", 2),
+    ("no part: the heavier length wins", [read("B23126", 0.99), read("34A23126", 0.89)], "B23126", 1),
 ])
 def test_vote(name: str, reads: list[OcrResult], text: str, support: int) -> None:
     result = vote(reads)
@@ -36,11 +41,13 @@ def test_vote(name: str, reads: list[OcrResult], text: str, support: int) -> Non
 def test_vote_confidence_falls_with_disagreement() -> None:
     agree = vote([read("ABC123")] * 4)
     split = vote([read("ABC123"), read("ABC128"), read("ABC123"), read("ABC128", 0.8)])
-    other_len = vote([read("ABC123"), read("ABC1234")])
+    other_len = vote([read("ABC123"), read("XBC1234")])  # not a part of it: the lengths disagree
     assert agree.confidence == pytest.approx(0.9)
     assert split.confidence < agree.confidence
     assert other_len.confidence < 0.9 * 0.6
-    assert other_len.other_texts and other_len.other_texts[0][0] in {"ABC123", "ABC1234"}
+    assert other_len.other_texts and other_len.other_texts[0][0] in {"ABC123", "XBC1234"}
+    part = vote([read("A23126", 0.99), read("34A23126", 0.89)])
+    assert part.confidence == pytest.approx(0.89) and part.length_share == 1.0
 
 
 def test_vote_char_scores_and_score() -> None:

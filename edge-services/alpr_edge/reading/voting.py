@@ -1,7 +1,10 @@
 """Multi-frame consensus: character-level voting over a track's OCR reads, weighted by confidence.
 
 Reads are grouped by length (after normalisation to A-Z0-9); the length with the most confidence wins,
-then each position votes with the per-character confidences of the reads of that length.
+then each position votes with the per-character confidences of the reads of that length. A read that is a
+part of a longer read (a plate half hidden by the car in front, or cut by the image edge, reads as its
+visible characters: ``A23126`` of ``34A23126``) counts for the longer read's length: it does not contradict
+it. At most :data:`MAX_MISSING_CHARS` may be missing, and the part must have :data:`MIN_PART_CHARS`.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ from dataclasses import dataclass
 from ..types import OcrResult
 
 _NOT_ALNUM = re.compile(r"[^A-Z0-9]")
+MIN_PART_CHARS = 4
+MAX_MISSING_CHARS = 3
 
 
 def normalize_plate(text: str) -> str:
@@ -51,14 +56,23 @@ def _char_weights(read: OcrResult, text: str) -> list[float]:
     return [max(float(read.confidence), 1e-3)] * len(text)
 
 
+def _counted_length(text: str, texts: set[str]) -> int:
+    """The length ``text`` counts for: the longest read it is a part of (within the limits), else its own."""
+    if len(text) < MIN_PART_CHARS:
+        return len(text)
+    longer = [len(t) for t in texts if len(text) < len(t) <= len(text) + MAX_MISSING_CHARS and text in t]
+    return max(longer, default=len(text))
+
+
 def vote(reads: Sequence[OcrResult]) -> VoteResult:
     texts = [(normalize_plate(r.text), r) for r in reads]
     texts = [(t, r) for t, r in texts if t]
     if not texts:
         return EMPTY_VOTE
     by_length: dict[int, float] = defaultdict(float)
+    distinct = {t for t, _ in texts}
     for text, read in texts:
-        by_length[len(text)] += max(float(read.confidence), 1e-3)
+        by_length[_counted_length(text, distinct)] += max(float(read.confidence), 1e-3)
     total = sum(by_length.values())
     length = max(by_length, key=lambda n: (by_length[n], n))
     group = [(t, r) for t, r in texts if len(t) == length]
@@ -72,7 +86,7 @@ def vote(reads: Sequence[OcrResult]) -> VoteResult:
     share = by_length[length] / total
     others: dict[str, float] = defaultdict(float)
     for text, read in texts:
-        if len(text) != length:
+        if _counted_length(text, distinct) != length:
             others[text] += max(float(read.confidence), 1e-3) / total
     return VoteResult(text=voted, confidence=share * sum(char_conf) / length, char_confidences=char_conf,
                       char_scores=scores, support=sum(1 for t, _ in group if t == voted),
