@@ -71,8 +71,9 @@ def vote(reads: Sequence[OcrResult]) -> VoteResult:
         return EMPTY_VOTE
     by_length: dict[int, float] = defaultdict(float)
     distinct = {t for t, _ in texts}
-    for text, read in texts:
-        by_length[_counted_length(text, distinct)] += max(float(read.confidence), 1e-3)
+    counted = [_counted_length(t, distinct) for t, _ in texts]
+    for (_, read), n in zip(texts, counted, strict=True):
+        by_length[n] += max(float(read.confidence), 1e-3)
     total = sum(by_length.values())
     length = max(by_length, key=lambda n: (by_length[n], n))
     group = [(t, r) for t, r in texts if len(t) == length]
@@ -85,8 +86,8 @@ def vote(reads: Sequence[OcrResult]) -> VoteResult:
     char_conf = tuple(scores[i][c] for i, c in enumerate(voted))
     share = by_length[length] / total
     others: dict[str, float] = defaultdict(float)
-    for text, read in texts:
-        if _counted_length(text, distinct) != length:
+    for (text, read), n in zip(texts, counted, strict=True):
+        if n != length:
             others[text] += max(float(read.confidence), 1e-3) / total
     return VoteResult(text=voted, confidence=share * sum(char_conf) / length, char_confidences=char_conf,
                       char_scores=scores, support=sum(1 for t, _ in group if t == voted),
